@@ -1,0 +1,191 @@
+"""The ``avbench`` command line (Typer + Rich).
+
+Every user-facing error is an :class:`~avbench.errors.AvbenchError` (or an unknown
+name) printed as one message on stderr with its exit code: 2 for usage errors
+and unknown names, 1 for data errors, 3 for parts not in this build.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from avbench import __version__
+from avbench.errors import AvbenchError
+from avbench.registry import Registry, RegistryError, UnknownNameError, load_registry
+
+app = typer.Typer(help="avbench: benchmark harness for avatar fingerprinting (who drives this avatar?)",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _State:
+    extra_plugins: list[str] = []
+    _registry: Registry | None = None
+
+    @classmethod
+    def registry(cls) -> Registry:
+        if cls._registry is None:
+            cls._registry = load_registry(cls.extra_plugins)
+            for failure in cls._registry.failures:
+                err.print(f"[yellow]warning:[/] {failure}", markup=True, highlight=False)
+        return cls._registry
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"avbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    plugin: Annotated[list[str], typer.Option("--plugin", "-p", metavar="MODULE",
+                      help="Also register this importable module as a plugin (repeatable).")] = [],
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                       help="Print the version and exit.")] = False,
+) -> None:
+    _State.extra_plugins = list(plugin)
+    _State._registry = None
+
+
+class ListKind(StrEnum):
+    methods = "methods"
+    protocols = "protocols"
+    datasets = "datasets"
+    extractors = "extractors"
+    plugins = "plugins"
+
+
+@app.command("list")
+def list_(kind: Annotated[ListKind, typer.Argument(help="What to list.")]) -> None:
+    """List registered methods, protocols, datasets, landmark extractors or plugins."""
+    reg = _State.registry()
+    if kind is ListKind.plugins:
+        table = Table("plugin", "module", "distribution", "version", "status")
+        for p in reg.plugins.loaded:
+            table.add_row(p.name, p.module, p.distribution, p.version, "loaded")
+        for f in reg.failures:
+            table.add_row(f.plugin, f.source, "", "", f"[red]failed: {type(f.cause).__name__}[/]")
+        out.print(table)
+        return
+    table = Table("name", "summary", "details", "plugin", title=kind.value)
+    if kind is ListKind.methods:
+        rows = [(s.name, s.summary, f"input: {s.input.value}", s.plugin) for s in reg.methods]
+    elif kind is ListKind.protocols:
+        rows = [(s.name, s.summary, f"v{s.version}, main score: {s.main_score}", s.plugin)
+                for s in reg.protocols]
+    elif kind is ListKind.datasets:
+        rows = [(s.name, s.summary, f"--data {s.name}:PATH  ({s.layout})", s.plugin)
+                for s in reg.datasets]
+    else:
+        rows = [(s.name, s.summary, f"{s.n_points} points, v{s.version}", s.plugin)
+                for s in reg.landmark_extractors]
+    for row in rows:
+        table.add_row(*row)
+    out.print(table if rows else f"no {kind.value} registered")
+
+
+def _frame_table(df, title: str) -> Table:
+    table = Table(*[str(c) for c in df.columns], title=title)
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    return table
+
+
+@data_app.command("index")
+def data_index(
+    spec: Annotated[str, typer.Argument(help="NAME:PATH, e.g. nvfair:/data/NVFAIR-v2-release")],
+    strict: Annotated[bool, typer.Option(help="Stop at the first file that cannot be indexed.")] = False,
+    refresh: Annotated[bool, typer.Option(help="Rebuild instead of using the cached index.")] = False,
+) -> None:
+    """Index a dataset and print identities per split and videos per generator / source / kind."""
+    from avbench.data.index import IndexOptions
+    from avbench.data.spec import open_dataset
+    from avbench.data.summary import identity_counts, skip_counts, video_counts
+
+    with err.status(f"indexing {spec} ..."):
+        index = open_dataset(_State.registry(), spec, IndexOptions(strict=strict, refresh=refresh))
+    out.print(f"[bold]{index.dataset}[/] at {index.root}  (fingerprint {index.fingerprint})")
+    for note in index.notes:
+        out.print(f"  {note}")
+    out.print(_frame_table(identity_counts(index), "identities per split"))
+    out.print(_frame_table(video_counts(index, "generator"), "videos per generator"))
+    out.print(_frame_table(video_counts(index, "source"), "videos per source"))
+    out.print(_frame_table(video_counts(index, "split"), "videos per split"))
+    skipped = skip_counts(index)
+    if len(skipped):
+        out.print(_frame_table(skipped, f"skipped files ({len(index.skipped)}; see the skip policy "
+                                        "in the README)"))
+    else:
+        out.print("skipped files: none")
+
+
+@app.command()
+def run(
+    method: Annotated[str, typer.Option("--method", "-m", help="Method name (avbench list methods).")],
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name (avbench list protocols).")],
+    data: Annotated[Optional[str], typer.Option(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    profile: Annotated[str, typer.Option(help="quick (CPU-friendly) | paper (Table I)")] = "quick",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
+    from avbench.runner import RunRequest, execute, plan_run, preflight
+
+    request = RunRequest(method=method, protocol=protocol, data=data, device=device,
+                         profile=profile, seed=seed)
+    with err.status("resolving method, protocol and data ..."):
+        plan = plan_run(_State.registry(), request)
+    out.print(f"method [bold]{plan.method.name}[/] ({plan.method.plugin}), protocol "
+              f"[bold]{plan.protocol.name}[/] v{plan.protocol.version}, data {plan.index.dataset} "
+              f"({len(plan.index.videos)} videos, fingerprint {plan.index.fingerprint})")
+    for cell in plan.cells:
+        evals = ", ".join(e.name for e in cell.evals)
+        out.print(f"  cell {cell.name}: train on {', '.join(cell.train_generators)}, "
+                  f"T={plan.clip_length(cell)}, evaluate on {evals}")
+    with err.status("pre-flight: building the method and embedding a test clip ..."):
+        report = preflight(plan)
+    out.print(f"pre-flight ok: {report.parameters:,} parameters, embedding dim {report.embedding_dim}, "
+              f"clip {report.clip_shape} from {report.video}")
+    execute(plan)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning known errors into clean messages."""
+    try:
+        app(standalone_mode=False)
+    except UnknownNameError as exc:
+        raise SystemExit(_fail(str(exc), 2).exit_code)
+    except AvbenchError as exc:
+        raise SystemExit(_fail(str(exc), exc.exit_code).exit_code)
+    except RegistryError as exc:
+        raise SystemExit(_fail(str(exc), 1).exit_code)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code)
+    except typer.Abort:
+        raise SystemExit(_fail("aborted", 130).exit_code)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Datasets: indexes of real layouts, clip loading and the decoded-frame cache."""

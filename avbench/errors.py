@@ -1,0 +1,23 @@
+"""Exceptions that the CLI turns into one clear message (no traceback)."""
+
+
+class AvbenchError(Exception):
+    """Base of errors a user can act on; the message says what to do."""
+
+    exit_code = 1
+
+
+class DatasetError(AvbenchError):
+    """A dataset tree, split file or data spec is wrong; the message names the file."""
+
+
+class UsageError(AvbenchError):
+    """A bad option value or unknown name on the command line."""
+
+    exit_code = 2
+
+
+class NotAvailableError(AvbenchError):
+    """A part of the pipeline this build of avbench does not have yet."""
+
+    exit_code = 3

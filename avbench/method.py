@@ -1,0 +1,114 @@
+"""The method contract: what a fingerprinting method is to avbench.
+
+A method is a :class:`torch.nn.Module` subclass of :class:`Method` with
+
+* ``input_kind``: what it consumes (``InputKind.FRAMES``: raw grayscale clips
+  ``(B, T, 1, 128, 128)`` float32 in [0, 1]; ``InputKind.LANDMARKS``: landmark
+  clips ``(B, T, P, C)`` float32).  The runner prepares exactly that, nothing else:
+  no face cropping, no normalisation beyond the [0, 1] scaling.
+* ``Config``: a frozen dataclass whose defaults are the paper's; the runner builds
+  the method as ``cls(cls.Config(**overrides))`` and stores ``asdict(config)``
+  with every result.
+* ``embed(clips) -> (B, D)``: one L2-normalised embedding per clip; verification
+  scores are cosine similarities of these.
+* ``loss(clips, drivers, targets) -> scalar``: the training loss of one batch.  The
+  default is supervised contrastive over driver identity (Khosla et al. 2020,
+  tau = 0.07 as in the F5C paper); methods with other objectives (e.g. extra
+  time-shuffled negatives) override it, which is why it receives the clips and not
+  only the embeddings.
+
+That is the whole contract: training loops, devices, precision, data and
+evaluation belong to avbench.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from avbench.specs import InputKind
+
+
+def supervised_contrastive_loss(embeddings: Tensor, labels: Tensor, temperature: float = 0.07) -> Tensor:
+    """SupCon over L2-normalised embeddings (F5C paper, Eq. 4), mean over anchors.
+
+    Anchors without a positive in the batch contribute nothing (their term is
+    undefined); a batch with no positive pair at all is an error, because it
+    would silently train on nothing.
+    """
+    if embeddings.ndim != 2 or labels.shape != embeddings.shape[:1]:
+        raise ValueError(f"expected (B, D) embeddings and (B,) labels, got "
+                         f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
+    logits = (embeddings @ embeddings.T).float() / temperature
+    n = embeddings.shape[0]
+    self_mask = torch.eye(n, dtype=torch.bool, device=embeddings.device)
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    n_pos = positives.sum(1)
+    has_pos = n_pos > 0
+    if not bool(has_pos.any()):
+        raise ValueError("supervised contrastive loss needs at least two clips of one driver per batch")
+    mean_log_prob_pos = log_prob.masked_fill(~positives, 0.0).sum(1)[has_pos] / n_pos[has_pos]
+    return -mean_log_prob_pos.mean()
+
+
+class Method(nn.Module):
+    """Base class of every fingerprinting method (see the module docstring)."""
+
+    input_kind: ClassVar[InputKind] = InputKind.FRAMES
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        """Paper defaults; subclasses replace this with their own frozen dataclass."""
+
+        embedding_dim: int = 256
+        temperature: float = 0.07  # SupCon temperature (F5C paper, Table I)
+
+    def __init__(self, config: Any | None = None):
+        super().__init__()
+        self.config = config if config is not None else type(self).Config()
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any] | None = None) -> "Method":
+        """Build from paper defaults plus explicit overrides; unknown keys are an error."""
+        overrides = dict(overrides or {})
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no config option(s) {', '.join(unknown)}; "
+                             f"options: {', '.join(sorted(fields))}")
+        return cls(cls.Config(**overrides))
+
+    def embed(self, clips: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement embed(clips)")
+
+    def forward(self, clips: Tensor) -> Tensor:
+        return self.embed(clips)
+
+    def loss(self, clips: Tensor, drivers: Tensor, targets: Tensor) -> Tensor:
+        temperature = getattr(self.config, "temperature", 0.07)
+        return supervised_contrastive_loss(self.embed(clips), drivers, temperature)
+
+    def config_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+
+def check_embeddings(method: Method, embeddings: Tensor, batch: int) -> None:
+    """Hold a method to the contract: (B, D) finite, unit-norm rows."""
+    name = type(method).__name__
+    if embeddings.ndim != 2 or embeddings.shape[0] != batch:
+        raise ValueError(f"{name}.embed returned shape {tuple(embeddings.shape)}; expected ({batch}, D)")
+    if not torch.isfinite(embeddings).all():
+        raise ValueError(f"{name}.embed returned non-finite values")
+    norms = embeddings.detach().float().norm(dim=1)
+    if not torch.allclose(norms, torch.ones_like(norms), atol=1e-3):
+        raise ValueError(f"{name}.embed must return L2-normalised rows (norms {norms.tolist()[:4]}...); "
+                         "end embed() with torch.nn.functional.normalize(x, dim=1)")
+
+
+__all__ = ["InputKind", "Method", "check_embeddings", "supervised_contrastive_loss"]

@@ -1,0 +1,134 @@
+"""The records plugins hand to avbench: what each method, protocol, dataset and
+landmark extractor is called, what it consumes, and where its code lives.
+
+Specs are plain frozen dataclasses without torch so that discovering plugins
+(``avbench list``, ``--help``) stays fast: the heavy code behind a spec is named
+by ``factory`` (an object or a ``"module:attribute"`` string) and imported only
+when that one entry is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class InputKind(StrEnum):
+    """What a method consumes from a clip."""
+
+    FRAMES = "frames"  # (B, T, 1, 128, 128) float32 grayscale in [0, 1]
+    LANDMARKS = "landmarks"  # (B, T, P, C) float32 landmark coordinates
+
+
+def load_object(target: str | Any) -> Any:
+    """Resolve a ``"package.module:attribute"`` string; other objects pass through.
+
+    Lazy targets keep plugin discovery cheap; the error names the target so a typo
+    in a plugin's spec is easy to find.
+    """
+    if not isinstance(target, str):
+        return target
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"factory {target!r} must look like 'package.module:attribute'")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise ImportError(f"{module_name!r} has no attribute {attr!r} (factory {target!r})") from exc
+    return obj
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    summary: str
+    factory: str | Any
+    aliases: tuple[str, ...] = ()
+    citation: str = ""
+    # Filled in by the registry: the plugin (entry point name) that registered it.
+    plugin: str = field(default="", compare=False)
+
+    def load(self) -> Any:
+        return load_object(self.factory)
+
+
+@dataclass(frozen=True)
+class MethodSpec(_Spec):
+    """A fingerprinting method.
+
+    ``factory`` resolves to a subclass of :class:`avbench.method.Method`; ``input``
+    says whether it reads raw frames or landmarks (the runner prepares that input).
+    """
+
+    input: InputKind = InputKind.FRAMES
+
+
+@dataclass(frozen=True)
+class EvalGroup:
+    """One evaluation of a trained model: the test videos of these generators."""
+
+    name: str
+    generators: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One trained model of a protocol and the evaluations made with it.
+
+    ``clip_length`` None means the run profile's clip length (paper: T = 64).
+    """
+
+    name: str
+    train_generators: tuple[str, ...]
+    evals: tuple[EvalGroup, ...]
+    clip_length: int | None = None
+
+
+@dataclass(frozen=True)
+class ProtocolSpec(_Spec):
+    """An evaluation protocol, as metadata plus a pure function that plans its cells.
+
+    ``factory`` resolves to ``cells(generators: Sequence[str]) -> list[Cell]`` given
+    the generators of the dataset in use.  ``version`` changes whenever the
+    protocol changes what it measures; results of different versions are never mixed.
+    """
+
+    version: str = "1"
+    main_score: str = "mean_target_auc"
+    higher_is_better: bool = True
+
+    def cells(self, generators: Sequence[str]) -> list[Cell]:
+        plan: Callable[[Sequence[str]], list[Cell]] = self.load()
+        return list(plan(tuple(generators)))
+
+
+@dataclass(frozen=True)
+class DatasetSpec(_Spec):
+    """A dataset layout, addressed on the command line as ``name:PATH``.
+
+    ``factory`` resolves to ``build_index(root: Path, options: IndexOptions) -> DatasetIndex``
+    (see :mod:`avbench.data.index`).  ``layout`` is a one-line reminder of the folder
+    layout shown by ``avbench list datasets``.
+    """
+
+    layout: str = ""
+    generators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LandmarkExtractorSpec(_Spec):
+    """A facial-landmark extractor used by landmark methods.
+
+    ``factory`` resolves to a class whose instances map a (N, H, W) uint8 frame stack
+    to (N, n_points, 2) float32 landmarks (NaN where no face was found); ``version``
+    is part of the landmark cache key.
+    """
+
+    n_points: int = 0
+    version: str = "1"
