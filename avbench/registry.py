@@ -100,7 +100,7 @@ class Registry:
         hook = getattr(self.plugins.manager.hook, hook_name)
         # Call each plugin's implementation on its own, so one plugin raising
         # cannot hide the others, and every spec knows which plugin made it.
-        for impl in reversed(hook.get_hookimpls()):
+        for impl in hook.get_hookimpls():  # registration order
             try:
                 result = impl.function() or ()
                 for spec in result:

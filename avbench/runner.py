@@ -68,6 +68,9 @@ def plan_run(registry: Registry, request: RunRequest,
     training = get_profile(request.profile)
     resolve_device(request.device)
     index = open_dataset(registry, request.data, index_options)
+    if not index.generators:
+        raise DatasetError(f"{index.dataset} at {index.root} has no generated videos "
+                           f"({len(index.skipped)} files skipped); see `avbench data index`")
     cells = protocol.cells(index.generators)
     for cell in cells:
         for g in cell.train_generators:

@@ -163,7 +163,7 @@ def tree_fingerprint(root: Path, extra: Iterable[str] = ()) -> str:
     for item in extra:
         h.update(item.encode())
         h.update(b"\0")
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames.sort()
         rel = os.path.relpath(dirpath, root)
         try:
@@ -233,7 +233,10 @@ def _read_index(folder: Path, root: Path) -> DatasetIndex:
 
 
 def options_fingerprint(options: IndexOptions) -> str:
-    return json.dumps({k: v for k, v in asdict(options).items() if k != "refresh"}, sort_keys=True)
+    """The options that change an index's content (``strict`` and ``refresh`` do not:
+    a strict run over a cached index re-raises its first skip)."""
+    ignored = {"refresh", "strict"}
+    return json.dumps({k: v for k, v in asdict(options).items() if k not in ignored}, sort_keys=True)
 
 
 def walk_files(root: Path, top: Path, log: SkipLog):
@@ -246,7 +249,7 @@ def walk_files(root: Path, top: Path, log: SkipLog):
         rel = Path(err.filename).relative_to(root).as_posix() if err.filename else str(top)
         log.skip(rel + "/", SkipReason.UNREADABLE, err.strerror or str(err))
 
-    for dirpath, dirnames, filenames in os.walk(top, onerror=on_error):
+    for dirpath, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=True):
         dirnames.sort()
         rel_dir = Path(dirpath).relative_to(root)
         for name in sorted(filenames):

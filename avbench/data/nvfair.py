@@ -125,7 +125,7 @@ def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
     return DatasetIndex(
         dataset="nvfair", root=root, videos=videos, skipped=log.frame(),
         identities=identities_frame(split_of, lambda i: source_of.get(i, "")),
-        generators=tuple(g for g in GENERATORS if g in set(videos["generator"])) or GENERATORS,
+        generators=tuple(g for g in GENERATORS if g in set(videos["generator"])),
         fingerprint=fingerprint, notes=notes,
     )
 

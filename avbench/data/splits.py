@@ -28,6 +28,9 @@ def parse_headed_lists(path: Path, header_to_key: Callable[[str], str | None]) -
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise DatasetError(f"cannot read identity list {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"identity list {path} is not UTF-8 text (byte {exc.start}): "
+                           "is this the right file?") from exc
     lists: dict[str, list[str]] = {}
     current: str | None = None
     for lineno, raw in enumerate(text.splitlines(), start=1):

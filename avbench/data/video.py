@@ -40,6 +40,8 @@ import av
 import av.error
 import numpy as np
 
+from avbench.errors import DatasetError
+
 __all__ = [
     "POLICY_VERSION",
     "DEFAULT_SIZE",
@@ -58,7 +60,7 @@ DEFAULT_SIZE = 128
 _ENCODER = "libx264" if "libx264" in av.codecs_available else "mpeg4"
 
 
-class VideoDecodeError(Exception):
+class VideoDecodeError(DatasetError):
     """A video could not be turned into frames; the message names the file and the cause."""
 
 

@@ -37,7 +37,11 @@ def test_train_start_reproducible_from_seed() -> None:
     assert len(set(a)) == 1
 
 
-@pytest.mark.parametrize("fn", [eval_start, lambda n, t: train_start(n, t, np.random.default_rng())])
+def unseeded_train_start(n: int, t: int) -> int:
+    return train_start(n, t, np.random.default_rng())
+
+
+@pytest.mark.parametrize("fn", [eval_start, unseeded_train_start])
 @pytest.mark.parametrize("n, t", [(0, 64), (10, 0), (-1, 5)])
 def test_start_rejects_bad_lengths(fn: Any, n: int, t: int) -> None:
     with pytest.raises(ValueError):
@@ -108,7 +112,12 @@ def test_take_clip_landmarks() -> None:
 
 @pytest.mark.parametrize(
     "n, start, t, match",
-    [(0, 0, 4, "empty"), (5, 0, 0, "clip_length"), (5, 5, 2, "out of range"), (5, -1, 2, "out of range")],
+    [
+        (0, 0, 4, "empty"),
+        (5, 0, 0, "clip_length"),
+        (5, 5, 2, "out of range"),
+        (5, -1, 2, "out of range"),
+    ],
 )
 def test_take_clip_errors(n: int, start: int, t: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):

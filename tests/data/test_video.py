@@ -134,7 +134,8 @@ def test_no_video_stream(tmp_path: Path) -> None:
     path = tmp_path / "audio_only.wav"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=8000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        silence = np.zeros((1, 800), np.int16)
+        frame = av.AudioFrame.from_ndarray(silence, format="s16", layout="mono")
         frame.sample_rate = 8000
         for packet in [*stream.encode(frame), *stream.encode()]:
             container.mux(packet)

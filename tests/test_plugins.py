@@ -1,0 +1,135 @@
+"""Plugin discovery and the registry: entry points, failures, names, aliases."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from avbench.plugins import load_plugins
+from avbench.registry import Registry, RegistryError, UnknownNameError, load_registry
+from conftest import make_plugin_dist
+
+TOY_METHOD = """
+from avbench.hookspecs import hookimpl
+from avbench.specs import InputKind, MethodSpec
+
+@hookimpl
+def avbench_register_methods():
+    return [MethodSpec(name="toy_method", summary="toy", factory="toy_model:Toy",
+                       input=InputKind.FRAMES, aliases=("toy_old",))]
+"""
+
+BROKEN = """
+raise ImportError("this plugin needs a package that is not installed")
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    path = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(path))
+    yield path
+    importlib.invalidate_caches()
+
+
+def test_builtins_are_loaded_through_the_entry_point_group():
+    reg = load_registry()
+    loaded = {p.name: p for p in reg.plugins.loaded}
+    assert {"avbench-methods", "avbench-protocols", "avbench-nvfair", "avbench-avaprintdb"} <= set(loaded)
+    assert loaded["avbench-protocols"].distribution == "avbench"
+    assert reg.protocols.names() == ["clip_length", "cross_gen", "overall", "per_gen"]
+    assert reg.datasets.names() == ["avaprintdb", "nvfair"]
+    assert reg.protocols.get("overall").plugin == "avbench-protocols"
+    assert reg.failures == []
+
+
+def test_third_party_entry_point_is_discovered(site):
+    make_plugin_dist(site, "toy-plugin", {"toy_plugin": TOY_METHOD}, {"toy": "toy_plugin"})
+    importlib.invalidate_caches()
+    reg = load_registry()
+    spec = reg.methods.get("toy_method")
+    assert spec.plugin == "toy" and spec.factory == "toy_model:Toy"
+    assert any(p.name == "toy" and p.distribution == "toy-plugin" and p.version == "0.0.1"
+               for p in reg.plugins.loaded)
+
+
+def test_failing_plugin_is_named_and_others_keep_working(site):
+    make_plugin_dist(site, "broken-plugin", {"broken_plugin": BROKEN}, {"broken": "broken_plugin"})
+    importlib.invalidate_caches()
+    reg = load_registry()
+    assert [f.plugin for f in reg.failures] == ["broken"]
+    failure = reg.failures[0]
+    assert "entry point broken = broken_plugin" in str(failure)
+    assert "needs a package that is not installed" in str(failure)
+    assert isinstance(failure.__cause__, ImportError)
+    assert "overall" in reg.protocols.names()  # the built-ins still work
+    with pytest.raises(UnknownNameError) as info:
+        reg.methods.get("anything")
+    assert "plugin 'broken'" in str(info.value)  # the unknown-name error points at the failure
+
+
+def test_plugin_whose_hook_raises_is_reported(site):
+    src = ("from avbench.hookspecs import hookimpl\n"
+           "@hookimpl\ndef avbench_register_protocols():\n    raise RuntimeError('boom')\n")
+    make_plugin_dist(site, "raiser", {"raiser_plugin": src}, {"raiser": "raiser_plugin"})
+    importlib.invalidate_caches()
+    reg = load_registry()
+    assert [(f.plugin, type(f.cause)) for f in reg.failures] == [("raiser", RuntimeError)]
+    assert "overall" in reg.protocols.names()
+
+
+def test_bad_hook_signature_is_a_load_failure(site):
+    src = ("from avbench.hookspecs import hookimpl\n"
+           "@hookimpl\ndef avbench_register_methods(unexpected):\n    return []\n")
+    make_plugin_dist(site, "badsig", {"badsig_plugin": src}, {"badsig": "badsig_plugin"})
+    importlib.invalidate_caches()
+    reg = load_registry()
+    assert [f.plugin for f in reg.failures] == ["badsig"]
+    assert "unexpected" in str(reg.failures[0])
+
+
+def test_duplicate_names_fail_loudly_naming_both_plugins(site):
+    src = ("from avbench.hookspecs import hookimpl\nfrom avbench.specs import ProtocolSpec\n"
+           "@hookimpl\ndef avbench_register_protocols():\n"
+           "    return [ProtocolSpec(name='overall', summary='mine', factory='x:y')]\n")
+    make_plugin_dist(site, "dupe", {"dupe_plugin": src}, {"dupe": "dupe_plugin"})
+    importlib.invalidate_caches()
+    with pytest.raises(RegistryError, match=r"'overall' is registered twice.*'avbench-protocols'.*'dupe'"):
+        load_registry()
+
+
+def test_unknown_name_suggests_and_lists():
+    reg = load_registry()
+    with pytest.raises(UnknownNameError) as info:
+        reg.protocols.get("cross-gen")
+    text = str(info.value)
+    assert "Unknown protocol 'cross-gen'." in text
+    assert "Did you mean 'cross_gen'?" in text
+    assert "Available protocols: clip_length, cross_gen, overall, per_gen" in text
+
+
+def test_alias_warns_and_resolves(site):
+    make_plugin_dist(site, "toy-plugin", {"toy_plugin": TOY_METHOD}, {"toy": "toy_plugin"})
+    importlib.invalidate_caches()
+    reg = load_registry()
+    with pytest.warns(DeprecationWarning, match="renamed to 'toy_method'"):
+        assert reg.methods.get("toy_old").name == "toy_method"
+
+
+def test_autoload_can_be_disabled_and_plugins_named(monkeypatch):
+    monkeypatch.setenv("AVBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert Registry(load_plugins()).protocols.names() == []
+    monkeypatch.setenv("AVBENCH_PLUGINS", "avbench-protocols")
+    reg = Registry(load_plugins())
+    assert reg.protocols.names() == ["clip_length", "cross_gen", "overall", "per_gen"]
+    assert reg.datasets.names() == []
+
+
+def test_module_can_be_registered_without_entry_point(site):
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "loose_plugin.py").write_text(TOY_METHOD)
+    reg = load_registry(["loose_plugin"])
+    assert reg.methods.get("toy_method").plugin == "loose_plugin"
+    reg = load_registry(["no_such_module_xyz"])
+    assert "module no_such_module_xyz" in str(reg.failures[0])
