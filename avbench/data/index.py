@@ -163,8 +163,7 @@ def tree_fingerprint(root: Path, extra: Iterable[str] = ()) -> str:
     for item in extra:
         h.update(item.encode())
         h.update(b"\0")
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames.sort()
+    for dirpath, dirnames, filenames in _walk(root, lambda err: None):
         rel = os.path.relpath(dirpath, root)
         try:
             mtime = os.stat(dirpath).st_mtime_ns
@@ -239,6 +238,24 @@ def options_fingerprint(options: IndexOptions) -> str:
     return json.dumps({k: v for k, v in asdict(options).items() if k not in ignored}, sort_keys=True)
 
 
+def _walk(top: Path, onerror: Callable[[OSError], None]):
+    """``os.walk`` in sorted order that follows symlinked folders, each real folder once.
+
+    Releases assembled from several disks use symlinked folders, which plain
+    ``os.walk`` would skip silently; following them needs a guard, or a link back up
+    the tree would be walked until the OS gives up (~40 levels).
+    """
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        yield dirpath, dirnames, filenames
+
+
 def walk_files(root: Path, top: Path, log: SkipLog):
     """Yield every file under ``top`` as a POSIX path relative to ``root``.
 
@@ -249,8 +266,7 @@ def walk_files(root: Path, top: Path, log: SkipLog):
         rel = Path(err.filename).relative_to(root).as_posix() if err.filename else str(top)
         log.skip(rel + "/", SkipReason.UNREADABLE, err.strerror or str(err))
 
-    for dirpath, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=True):
-        dirnames.sort()
+    for dirpath, dirnames, filenames in _walk(top, on_error):
         rel_dir = Path(dirpath).relative_to(root)
         for name in sorted(filenames):
             yield (rel_dir / name).as_posix()

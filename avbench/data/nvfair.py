@@ -58,9 +58,13 @@ def find_release_root(path: Path) -> Path:
     return path
 
 
-def split_files(root: Path) -> tuple[Path, Path, bool]:
-    """Split and source files: the dataset's own if present, else avbench's copies."""
-    own = (root / SPLITS_FILE, root / SOURCES_FILE)
+def split_files(root: Path, given: Path | None = None) -> tuple[Path, Path, bool]:
+    """Split and source files: the dataset's own if present (in the release folder or
+    the folder given on the command line), else avbench's copies."""
+    for folder in dict.fromkeys([root, given or root]):
+        own = (folder / SPLITS_FILE, folder / SOURCES_FILE)
+        if own[0].exists() or own[1].exists():
+            break
     if own[0].exists() or own[1].exists():
         for f in own:
             if not f.exists():
@@ -87,10 +91,10 @@ def driver_from_driving_video(name: str, known: set[str]) -> str | None:
 def build_index(path: Path, options: IndexOptions = IndexOptions(),
                 cache_dir: Path | None = None) -> DatasetIndex:
     root = find_release_root(Path(path))
-    splits_path, sources_path, own = split_files(root)
+    splits_path, sources_path, own = split_files(root, Path(path))
     split_of = read_nvfair_splits(splits_path)
     source_of = read_nvfair_sources(sources_path)
-    extra = [PARSER_VERSION, splits_path.read_text(), sources_path.read_text(),
+    extra = [PARSER_VERSION, splits_path.read_bytes().hex(), sources_path.read_bytes().hex(),
              options_fingerprint(options)]
     fingerprint = tree_fingerprint(root, extra)
 

@@ -480,3 +480,16 @@ def test_symlinked_generator_folder_is_not_dropped_silently(tmp_path, cache):
     missing = [p for p in VIDEOS if p not in accounted
                and not any(p.startswith(s + "/") for s in accounted)]
     assert missing == []
+
+
+def test_symlink_loop_is_not_walked_over_and_over(tmp_path, cache):
+    # With symlinked folders followed, a link back up the tree must not be descended into
+    # again and again (os.walk(followlinks=True) has no loop guard and stops only at ELOOP,
+    # ~40 levels down; a link to the release root would re-walk all 650k files 40 times).
+    root = make_tree(tmp_path / "d", files=list(VIDEOS))
+    (root / "RAVDESS/tps-generated/Actor_01/again").symlink_to("..", target_is_directory=True)
+    idx = build(root, cache)
+    assert len(idx.videos) == 15
+    nested = [p for p in idx.skipped["path"] if "again/Actor_01/again" in p]
+    assert nested == [], f"{len(nested)} skipped rows from walking the loop repeatedly"
+    assert len(idx.skipped) <= 3

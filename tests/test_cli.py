@@ -1,0 +1,101 @@
+"""The command line, run as a user runs it: a subprocess in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import make_plugin_dist
+
+
+def test_list_protocols_and_datasets(run_cli):
+    r = run_cli("list", "protocols")
+    assert r.returncode == 0, r.stderr
+    for name in ("overall", "per_gen", "cross_gen", "clip_length"):
+        assert name in r.stdout
+    r = run_cli("list", "datasets")
+    assert "nvfair" in r.stdout and "avaprintdb" in r.stdout
+
+
+def test_unknown_method_exits_2_listing_names(run_cli, tmp_path):
+    site = make_plugin_dist(tmp_path / "site", "toy", {"toy_plugin": TOY}, {"toy": "toy_plugin"})
+    r = run_cli("run", "--method", "toy_methd", "--protocol", "overall", pythonpath=[site])
+    assert r.returncode == 2
+    assert "Unknown method 'toy_methd'." in r.stderr
+    assert "Did you mean 'toy_method'?" in r.stderr
+    assert "Available methods: toy_method" in r.stderr
+
+
+def test_unknown_protocol_and_dataset_exit_2(run_cli, tmp_path):
+    site = make_plugin_dist(tmp_path / "site", "toy", {"toy_plugin": TOY}, {"toy": "toy_plugin"})
+    r = run_cli("run", "--method", "toy_method", "--protocol", "crossgen", pythonpath=[site])
+    assert r.returncode == 2
+    assert "Unknown protocol 'crossgen'." in r.stderr and "cross_gen" in r.stderr
+    r = run_cli("run", "--method", "toy_method", "--protocol", "overall", "--data", "nvfiar:/x",
+                pythonpath=[site])
+    assert r.returncode == 2
+    assert "Unknown dataset 'nvfiar'." in r.stderr and "Did you mean 'nvfair'?" in r.stderr
+    r = run_cli("data", "index", "nofolder")
+    assert r.returncode == 2 and "must look like NAME:PATH" in r.stderr
+
+
+def test_failing_plugin_is_reported_and_others_work(run_cli, tmp_path):
+    site = make_plugin_dist(tmp_path / "site", "broken", {"broken_plugin": "import not_installed_dep\n"},
+                            {"broken": "broken_plugin"})
+    r = run_cli("list", "protocols", pythonpath=[site])
+    assert r.returncode == 0
+    assert "plugin 'broken' (entry point broken = broken_plugin) failed to load" in r.stderr
+    assert "No module named 'not_installed_dep'" in r.stderr
+    assert "cross_gen" in r.stdout
+    r = run_cli("list", "plugins", pythonpath=[site])
+    assert "broken" in r.stdout and "failed: ModuleNotFoundError" in r.stdout
+
+
+def test_data_index_prints_counts(run_cli, tiny_nvfair):
+    r = run_cli("data", "index", f"nvfair:{tiny_nvfair}")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "identities per split" in out and "videos per generator" in out and "videos per source" in out
+    # 6 files: 2 self, 3 cross (one in train), 1 original, and no skips
+    rows = [re.split(r"\s*│\s*", ln.strip("│ ")) for ln in out.splitlines() if ln.startswith("│")]
+    assert ["total", "2", "3", "1", "6"] in rows  # self, cross, original, total
+    assert ["tps", "1", "1", "0", "2"] in rows
+    assert ["test", "2", "2", "1", "5"] in rows  # videos per split
+    assert ["train", "0", "1", "0", "1"] in rows
+    assert ["test", "2", "2", "2"] in rows  # identities: listed, with videos, as target
+    assert "skipped files: none" in out
+
+
+def test_data_index_missing_folder_is_a_clear_error(run_cli, tmp_path):
+    r = run_cli("data", "index", f"nvfair:{tmp_path / 'nope'}")
+    assert r.returncode == 1
+    assert f"NVFAIR root {tmp_path / 'nope'} is not a folder" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_run_without_data_says_what_is_missing(run_cli, tmp_path):
+    site = make_plugin_dist(tmp_path / "site", "toy", {"toy_plugin": TOY}, {"toy": "toy_plugin"})
+    r = run_cli("run", "--method", "toy_method", "--protocol", "overall", pythonpath=[site])
+    assert r.returncode == 3
+    assert "embedded synthetic default dataset is not part of this build yet" in r.stderr
+
+
+def test_bad_device_and_profile_exit_2(run_cli, tmp_path, tiny_nvfair):
+    site = make_plugin_dist(tmp_path / "site", "toy", {"toy_plugin": TOY}, {"toy": "toy_plugin"})
+    base = ("run", "--method", "toy_method", "--protocol", "overall", "--data", f"nvfair:{tiny_nvfair}")
+    r = run_cli(*base, "--device", "tpu", pythonpath=[site])
+    assert r.returncode == 2 and "--device 'tpu'" in r.stderr
+    r = run_cli(*base, "--profile", "huge", pythonpath=[site])
+    assert r.returncode == 2 and "unknown profile 'huge'" in r.stderr and "quick" in r.stderr
+    r = run_cli(*base, "--device", "cuda", pythonpath=[site])  # CI has no GPU
+    assert r.returncode == 2 and "no CUDA device" in r.stderr
+
+
+TOY = """
+from avbench.hookspecs import hookimpl
+from avbench.specs import InputKind, MethodSpec
+
+@hookimpl
+def avbench_register_methods():
+    return [MethodSpec(name="toy_method", summary="toy", factory="toy_model:Toy",
+                       input=InputKind.FRAMES)]
+"""
