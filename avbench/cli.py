@@ -53,12 +53,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    plugin: Annotated[list[str], typer.Option("--plugin", "-p", metavar="MODULE",
-                      help="Also register this importable module as a plugin (repeatable).")] = [],
+    plugin: Annotated[Optional[list[str]], typer.Option("--plugin", "-p", metavar="MODULE",
+                      help="Also register this importable module as a plugin (repeatable).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                        help="Print the version and exit.")] = False,
 ) -> None:
-    _State.extra_plugins = list(plugin)
+    _State.extra_plugins = list(plugin or ())
     _State._registry = None
 
 
@@ -165,26 +165,13 @@ def run(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning known errors into clean messages."""
+    """Console entry point: Typer handles usage errors; ours become one clean message."""
     try:
-        app(standalone_mode=False)
+        app()
     except UnknownNameError as exc:
-        raise SystemExit(_fail(str(exc), 2).exit_code)
-    except AvbenchError as exc:
-        raise SystemExit(_fail(str(exc), exc.exit_code).exit_code)
-    except RegistryError as exc:
-        raise SystemExit(_fail(str(exc), 1).exit_code)
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code)
-    except typer.Abort:
-        raise SystemExit(_fail("aborted", 130).exit_code)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code)
-        raise
+        raise SystemExit(_fail(str(exc), 2).exit_code) from None
+    except (AvbenchError, RegistryError) as exc:
+        raise SystemExit(_fail(str(exc), getattr(exc, "exit_code", 1)).exit_code) from None
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import dataclasses
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from avbench.specs import InputKind

@@ -1,0 +1,64 @@
+"""Run resolution: names, devices, method building, and what stays lazy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from avbench.errors import DatasetError, UsageError
+from avbench.registry import load_registry
+from avbench.runner import RunRequest, build_method, plan_run, resolve_device
+from avbench.specs import InputKind, MethodSpec
+
+
+def test_plan_resolves_cells_against_the_dataset(tiny_nvfair, monkeypatch):
+    reg = load_registry()
+    spec = MethodSpec(name="m", summary="", factory="x:y")
+    monkeypatch.setitem(reg.methods.specs, "m", spec)
+    plan = plan_run(reg, RunRequest(method="m", protocol="cross_gen", data=f"nvfair:{tiny_nvfair}",
+                                    device="cpu", profile="paper"))
+    assert plan.index.generators == ("facevid2vid", "tps", "lia")
+    assert [c.name for c in plan.cells] == ["train_facevid2vid", "train_tps", "train_lia"]
+    assert plan.clip_length(plan.cells[0]) == 64
+    clip = plan_run(reg, RunRequest(method="m", protocol="clip_length", data=f"nvfair:{tiny_nvfair}",
+                                    device="cpu"))
+    assert [clip.clip_length(c) for c in clip.cells] == [16, 32, 64, 128]
+
+
+def test_plan_fails_on_a_dataset_without_generated_videos(tmp_path, monkeypatch):
+    root = tmp_path / "NVFAIR-v2-release" / "CREMA-D" / "originals" / "1002"
+    root.mkdir(parents=True)
+    (root / "1002_IEO_FEA_LO.mp4").write_bytes(b"")
+    reg = load_registry()
+    monkeypatch.setitem(reg.methods.specs, "m", MethodSpec(name="m", summary="", factory="x:y"))
+    with pytest.raises(DatasetError, match="has no generated videos"):
+        plan_run(reg, RunRequest(method="m", protocol="overall", data=f"nvfair:{tmp_path}", device="cpu"))
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in ("cpu", "cuda")
+    with pytest.raises(UsageError, match="choose one of auto, cpu, cuda"):
+        resolve_device("gpu")
+
+
+def test_build_method_checks_the_factory_and_input_kind():
+    with pytest.raises(UsageError, match="not an avbench.method.Method subclass"):
+        build_method(MethodSpec(name="bad", summary="", factory="collections:OrderedDict"))
+    with pytest.raises(ImportError, match="has no attribute 'Nope'"):
+        build_method(MethodSpec(name="bad", summary="", factory="avbench.method:Nope"))
+    from test_method import Tiny  # a frames method
+
+    with pytest.raises(UsageError, match="spec says input 'landmarks'"):
+        build_method(MethodSpec(name="t", summary="", factory=Tiny, input=InputKind.LANDMARKS))
+    assert build_method(MethodSpec(name="t", summary="", factory=Tiny), {"width": 3}).config.width == 3
+
+
+def test_listing_does_not_import_torch_or_model_code():
+    code = ("import sys\nfrom avbench.registry import load_registry\nr = load_registry()\n"
+            "r.methods.names(); r.protocols.get('overall').cells(('a',))\n"
+            "print(sorted(m for m in ('torch', 'pandas', 'av') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "torch" not in out.stdout
