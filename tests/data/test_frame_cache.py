@@ -146,9 +146,11 @@ def _concurrent_worker(root: str, video: str, barrier: Any, results: Any) -> Non
 def test_two_processes_same_video(tmp_path: Path) -> None:
     video = make_video(tmp_path / "shared.mp4", n=40)
     root = tmp_path / "cache"
-    # fork where the OS has it: the children need not re-import this test module by
-    # name (which depends on pytest's import mode); spawn elsewhere.
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    # spawn, never fork: this process has run FFmpeg (encoding the video), and a forked
+    # child can deadlock on a lock held by one of FFmpeg's threads at fork time (seen on
+    # Python 3.12).  Spawned children get this process's sys.path, so they can import
+    # this module by name.
+    ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
     procs = [
         ctx.Process(target=_concurrent_worker, args=(str(root), str(video), barrier, results))
