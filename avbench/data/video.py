@@ -167,14 +167,15 @@ def write_gray_video(
     fps: int | Fraction = 25,
     *,
     crf: int = 18,
+    preset: str = "medium",
     codec: str | None = None,
 ) -> Path:
     """Encode frames into an mp4 that :func:`decode_gray` (or any player) can read.
 
     Accepts ``(N, H, W)`` gray or ``(N, H, W, 3)`` RGB uint8.  H and W must be
     even because yuv420p subsamples chroma by two.  ``codec`` overrides the
-    default encoder (libx264, or mpeg4 where the PyAV build lacks it); ``crf``
-    only applies to libx264.
+    default encoder (libx264, or mpeg4 where the PyAV build lacks it); ``crf`` and
+    ``preset`` only apply to libx264.
     """
     arr = np.asarray(frames)
     if arr.dtype != np.uint8:
@@ -197,7 +198,7 @@ def write_gray_video(
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "libx264":
-            stream.options = {"crf": str(crf)}
+            stream.options = {"crf": str(crf), "preset": preset}
         else:
             stream.bit_rate = 8_000_000
         for img in arr:
