@@ -50,7 +50,9 @@ class RunPlan:
 def resolve_device(device: str) -> str:
     if device not in DEVICES:
         raise UsageError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
-    import torch
+    if device == "cpu":
+        return device
+    import torch  # only now: a typo elsewhere should not cost a torch import
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -66,8 +68,10 @@ def plan_run(registry: Registry, request: RunRequest,
     method = registry.methods.get(request.method)
     protocol = registry.protocols.get(request.protocol)
     training = get_profile(request.profile)
-    resolve_device(request.device)
+    if request.device not in DEVICES:
+        resolve_device(request.device)  # the usage error, before any slow step
     index = open_dataset(registry, request.data, index_options)
+    resolve_device(request.device)
     if not index.generators:
         raise DatasetError(f"{index.dataset} at {index.root} has no generated videos "
                            f"({len(index.skipped)} files skipped); see `avbench data index`")

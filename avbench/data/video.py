@@ -109,13 +109,15 @@ def _open_video(path: PathLike) -> Iterator[tuple[av.container.InputContainer, a
 
 
 def _to_square_gray(frame: av.VideoFrame, size: int) -> np.ndarray:
-    luma = frame.to_ndarray(format="gray")
+    # threads=1: PyAV >= 19 converts images on worker threads by default, and a process
+    # forked after that (DataLoader workers) deadlocks on their locks.
+    luma = frame.to_ndarray(format="gray", threads=1)
     h, w = luma.shape
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     crop = np.ascontiguousarray(luma[top : top + side, left : left + side])
     resized = av.VideoFrame.from_ndarray(crop, format="gray").reformat(
-        width=size, height=size, interpolation="AREA"
+        width=size, height=size, interpolation="AREA", threads=1
     )
     return resized.to_ndarray()
 
@@ -203,7 +205,7 @@ def write_gray_video(
             stream.bit_rate = 8_000_000
         for img in arr:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
-            for packet in stream.encode(frame.reformat(format="yuv420p")):
+            for packet in stream.encode(frame.reformat(format="yuv420p", threads=1)):
                 container.mux(packet)
         for packet in stream.encode():  # flush delayed (B-)frames
             container.mux(packet)

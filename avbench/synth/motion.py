@@ -64,20 +64,20 @@ def random_signature(rng: np.random.Generator) -> DriverSignature:
     """Draw one driver's motor habits."""
     u = rng.uniform
     return DriverSignature(
-        syllable_rate=u(2.0, 5.5), rhythm=u(2.0, 12.0), jaw_amp=u(0.35, 1.0),
+        syllable_rate=u(2.0, 6.0), rhythm=u(2.0, 14.0), jaw_amp=u(0.5, 0.9),
         jaw_attack=u(1.0, 4.0), jaw_decay=u(2.0, 8.0), speech_fraction=u(0.5, 0.95),
-        smile=Resonator(u(0.1, 1.2), u(0.90, 0.99), u(0.05, 0.45)), smile_mean=u(-0.05, 0.1),
+        smile=Resonator(u(0.1, 1.5), u(0.85, 0.99), u(0.10, 0.35)), smile_mean=u(-0.02, 0.03),
         smile_jaw=u(-0.4, 0.4),
-        brow=Resonator(u(0.3, 2.5), u(0.85, 0.98), u(0.05, 0.5)), brow_jaw=u(0.0, 0.8),
+        brow=Resonator(u(0.3, 3.0), u(0.80, 0.98), u(0.10, 0.40)), brow_jaw=u(0.0, 0.8),
         brow_asym=float(np.exp(rng.normal(0, 0.4))), brow_lag=int(rng.integers(0, 5)),
         blink_rate=u(0.1, 0.7), blink_close=u(1.5, 4.0), blink_open=u(2.5, 9.0),
         blink_double=u(0.0, 0.35),
-        yaw=Resonator(u(0.08, 0.8), u(0.93, 0.995), u(0.03, 0.16)),
-        pitch=Resonator(u(0.1, 1.2), u(0.90, 0.99), u(0.02, 0.10)),
-        roll=Resonator(u(0.08, 0.6), u(0.93, 0.995), u(0.01, 0.07)),
+        yaw=Resonator(u(0.08, 1.0), u(0.90, 0.995), u(0.05, 0.11)),
+        pitch=Resonator(u(0.1, 1.5), u(0.85, 0.99), u(0.03, 0.07)),
+        roll=Resonator(u(0.08, 0.8), u(0.90, 0.995), u(0.02, 0.05)),
         nod_jaw=u(-0.12, 0.12), roll_yaw=u(-0.5, 0.5),
         saccade_rate=u(0.3, 2.5), gaze_spread=u(0.15, 0.7), gaze_yaw=u(0.0, 2.0),
-        posture=(float(rng.normal(0, 0.02)), float(rng.normal(0, 0.015)), float(rng.normal(0, 0.01))),
+        posture=(float(rng.normal(0, 0.01)), float(rng.normal(0, 0.008)), float(rng.normal(0, 0.005))),
     )
 
 
