@@ -105,8 +105,10 @@ def assign_dev_splits(identities: set[str] | list[str]) -> dict[str, str]:
     return {i: ("val" if k < n_val else "train") for k, i in enumerate(ranked)}
 
 
-def build_index(path: Path, options: IndexOptions = IndexOptions(),
+def build_index(path: Path | None, options: IndexOptions = IndexOptions(),
                 cache_dir: Path | None = None) -> DatasetIndex:
+    if path is None:
+        raise DatasetError("avaprintdb needs the dataset folder: --data avaprintdb:PATH")
     root = find_data_root(Path(path))
     videos_dir, landmarks_dir = root / VIDEOS_DIR, root / LANDMARKS_DIR
     if not any((videos_dir / d).is_dir() for d in SPLIT_DIRS):

@@ -44,6 +44,7 @@ GENERATOR_DIRS = {"facevid2vid-generated": "facevid2vid", "tps-generated": "tps"
                   "lia-generated": "lia", "originals": "original"}
 GENERATORS = ("facevid2vid", "tps", "lia")
 VIDEO_SUFFIXES = {".mp4"}
+LANDMARK_SUFFIX = ".npy"  # per-frame landmarks beside a video (e.g. the synthetic ground truth)
 
 _RAVDESS_CLIP = re.compile(r"^\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-(\d{2})$")
 
@@ -88,8 +89,11 @@ def driver_from_driving_video(name: str, known: set[str]) -> str | None:
     return name if name in known else None
 
 
-def build_index(path: Path, options: IndexOptions = IndexOptions(),
-                cache_dir: Path | None = None) -> DatasetIndex:
+def build_index(path: Path | None, options: IndexOptions = IndexOptions(),
+                cache_dir: Path | None = None, name: str = "nvfair") -> DatasetIndex:
+    """Index an NVFAIR-layout tree; ``name`` labels the index (``synthetic`` for avbench's own)."""
+    if path is None:
+        raise DatasetError("nvfair needs the dataset folder: --data nvfair:PATH")
     root = find_release_root(Path(path))
     splits_path, sources_path, own = split_files(root, Path(path))
     split_of = read_nvfair_splits(splits_path)
@@ -99,14 +103,15 @@ def build_index(path: Path, options: IndexOptions = IndexOptions(),
     fingerprint = tree_fingerprint(root, extra)
 
     def build() -> DatasetIndex:
-        return _build(root, options, split_of, source_of, fingerprint, own)
+        return _build(root, options, split_of, source_of, fingerprint, own, name)
 
-    return cached_index("nvfair", root, fingerprint, options, build,
+    return cached_index(name, root, fingerprint, options, build,
                         cache_dir or default_cache_dir())
 
 
 def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
-           source_of: dict[str, str], fingerprint: str, own_splits: bool) -> DatasetIndex:
+           source_of: dict[str, str], fingerprint: str, own_splits: bool,
+           name: str = "nvfair") -> DatasetIndex:
     log = SkipLog(strict=options.strict)
     known = set(split_of)
     rows: list[dict] = []
@@ -115,10 +120,21 @@ def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
         raise DatasetError(f"{root} has no source folders (expected NVIDIA-VC-subset, RAVDESS, "
                            "CREMA-D): is this an NVFAIR release?")
     for source in sources:
-        for rel in walk_files(root, root / source, log):
+        files = list(walk_files(root, root / source, log))
+        landmark_files = {f for f in files if f.endswith(LANDMARK_SUFFIX)}
+        used: set[str] = set()
+        for rel in files:
+            if rel in landmark_files:
+                continue
             row = _parse(rel, source, known, split_of, log)
             if row is not None:
+                lm = rel[: -len(Path(rel).suffix)] + LANDMARK_SUFFIX
+                if lm in landmark_files:
+                    row["landmarks"] = lm
+                    used.add(lm)
                 rows.append(row)
+        for lm in sorted(landmark_files - used):
+            log.skip(lm, SkipReason.NOT_A_VIDEO, "landmark file without an indexed video of the same name")
     videos = make_videos_frame(rows)
     check_no_leakage(videos)
     counts = {s: sum(1 for v in split_of.values() if v == s) for s in ("train", "val", "test")}
@@ -127,7 +143,7 @@ def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
         f"({counts['train']} train / {counts['val']} val / {counts['test']} test identities)"
     ]
     return DatasetIndex(
-        dataset="nvfair", root=root, videos=videos, skipped=log.frame(),
+        dataset=name, root=root, videos=videos, skipped=log.frame(),
         identities=identities_frame(split_of, lambda i: source_of.get(i, "")),
         generators=tuple(g for g in GENERATORS if g in set(videos["generator"])),
         fingerprint=fingerprint, notes=notes,

@@ -44,11 +44,18 @@ class SynthConfig:
     seed: int = 0
     layout: str = "nvfair"
     size: int = 128  # frame side in pixels (decoded at 128 anyway)
-    utterances: int = 3  # driving videos per identity; also its self-reenactments per generator
+    self_per_generator: int = 2  # self-reenactments per target and generator
     cross_per_generator: int = 5  # cross-reenactments per target and generator
     min_frames: int = 96
     max_frames: int = 112
     generators: tuple[str, ...] = ("facevid2vid", "tps", "lia")
+
+    @property
+    def utterances(self) -> int:
+        """Driving videos per identity: each generator self-reenacts with its own ones,
+        so no two self-reenactments of a target share a motion sequence (otherwise a
+        single frame would match them)."""
+        return self.self_per_generator * len(self.generators)
 
 
 @dataclass(frozen=True)
@@ -146,11 +153,14 @@ def make_plan(config: SynthConfig) -> Plan:
         peers = [p for p in plan.identities.values() if p.split == ident.split and p.name != ident.name]
         pairs = [(p, k) for p in peers for k in range(config.utterances)]
         rng = stable_rng(config.seed, ident.name, "cross")
-        for gen in config.generators:
-            for k in range(config.utterances):
-                plan.videos.append(_video(config, ident, ident, k, gen))
-            chosen = _spread(pairs, config.cross_per_generator, rng)
-            for driver, k in chosen:
+        # Cross (driver, clip) pairs are distinct across generators while enough exist.
+        chosen = _spread(pairs, config.cross_per_generator * len(config.generators), rng)
+        for g, gen in enumerate(config.generators):
+            for j in range(config.self_per_generator):
+                plan.videos.append(_video(config, ident, ident, g * config.self_per_generator + j, gen))
+            n = config.cross_per_generator
+            mine = [chosen[(g * n + i) % len(chosen)] for i in range(n)] if chosen else []
+            for driver, k in mine:
                 plan.videos.append(_video(config, ident, driver, k, gen))
     return plan
 
