@@ -34,8 +34,10 @@ def test_unknown_protocol_and_dataset_exit_2(run_cli, tmp_path):
                 pythonpath=[site])
     assert r.returncode == 2
     assert "Unknown dataset 'nvfiar'." in r.stderr and "Did you mean 'nvfair'?" in r.stderr
-    r = run_cli("data", "index", "nofolder")
+    r = run_cli("data", "index", "nvfair:")
     assert r.returncode == 2 and "must look like NAME:PATH" in r.stderr
+    r = run_cli("data", "index", "nvfair")
+    assert r.returncode == 1 and "nvfair needs the dataset folder: --data nvfair:PATH" in r.stderr
 
 
 def test_failing_plugin_is_reported_and_others_work(run_cli, tmp_path):
@@ -70,13 +72,6 @@ def test_data_index_missing_folder_is_a_clear_error(run_cli, tmp_path):
     assert r.returncode == 1
     assert f"NVFAIR root {tmp_path / 'nope'} is not a folder" in r.stderr
     assert "Traceback" not in r.stderr
-
-
-def test_run_without_data_says_what_is_missing(run_cli, tmp_path):
-    site = make_plugin_dist(tmp_path / "site", "toy", {"toy_plugin": TOY}, {"toy": "toy_plugin"})
-    r = run_cli("run", "--method", "toy_method", "--protocol", "overall", pythonpath=[site])
-    assert r.returncode == 3
-    assert "embedded synthetic default dataset is not part of this build yet" in r.stderr
 
 
 def test_bad_device_and_profile_exit_2(run_cli, tmp_path, tiny_nvfair):
