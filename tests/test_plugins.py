@@ -36,10 +36,11 @@ def site(tmp_path, monkeypatch):
 def test_builtins_are_loaded_through_the_entry_point_group():
     reg = load_registry()
     loaded = {p.name: p for p in reg.plugins.loaded}
-    assert {"avbench-methods", "avbench-protocols", "avbench-nvfair", "avbench-avaprintdb"} <= set(loaded)
+    assert {"avbench-methods", "avbench-protocols", "avbench-nvfair", "avbench-avaprintdb",
+            "avbench-synthetic"} <= set(loaded)
     assert loaded["avbench-protocols"].distribution == "avbench"
     assert reg.protocols.names() == ["clip_length", "cross_gen", "overall", "per_gen"]
-    assert reg.datasets.names() == ["avaprintdb", "nvfair"]
+    assert reg.datasets.names() == ["avaprintdb", "nvfair", "synthetic"]
     assert reg.protocols.get("overall").plugin == "avbench-protocols"
     assert reg.failures == []
 
