@@ -118,8 +118,8 @@ def data_index(
     from avbench.data.spec import open_dataset
     from avbench.data.summary import identity_counts, skip_counts, video_counts
 
-    with err.status(f"indexing {spec} ..."):
-        index = open_dataset(_State.registry(), spec, IndexOptions(strict=strict, refresh=refresh))
+    err.print(f"indexing {spec} ...")  # no spinner: making the synthetic default shows a bar
+    index = open_dataset(_State.registry(), spec, IndexOptions(strict=strict, refresh=refresh))
     out.print(f"[bold]{index.dataset}[/] at {index.root}  (fingerprint {index.fingerprint})")
     for note in index.notes:
         out.print(f"  {note}")
@@ -181,8 +181,8 @@ def run(
 
     request = RunRequest(method=method, protocol=protocol, data=data, device=device,
                          profile=profile, seed=seed)
-    with err.status("resolving method, protocol and data ..."):
-        plan = plan_run(_State.registry(), request)
+    err.print("resolving method, protocol and data ...")
+    plan = plan_run(_State.registry(), request)
     out.print(f"method [bold]{plan.method.name}[/] ({plan.method.plugin}), protocol "
               f"[bold]{plan.protocol.name}[/] v{plan.protocol.version}, data {plan.index.dataset} "
               f"({len(plan.index.videos)} videos, fingerprint {plan.index.fingerprint})")
