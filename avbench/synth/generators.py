@@ -10,8 +10,9 @@ representation, which is what makes cross-generator transfer a real test:
   models; detail between keypoints (brow asymmetry, lip shape) is interpolated away.
 * ``tps``: 20 control points and a thin-plate-spline warp, smoothing local detail
   and damping amplitude a little; mild blur.
-* ``lia``: the motion is projected onto a 5-dimensional latent basis shared by all
-  identities and smoothed in time before rendering at reduced resolution.
+* ``lia``: the motion is projected onto a 6-dimensional latent basis shared by all
+  identities (losing brow asymmetry, head roll and gaze) and smoothed in time before
+  rendering at reduced resolution.
 * ``original``: the real (driving) video, all motion transferred exactly.
 
 The ground-truth landmarks of a frame are the target's landmarks moved by the
@@ -178,10 +179,19 @@ class Generator:
 
 
 def _latent_basis(dim: int) -> np.ndarray:
-    """A fixed orthonormal basis of ``dim`` motion directions (the same for every video)."""
-    rng = np.random.default_rng(20240)
-    scales = np.array([1.0, 1.0, 0.8, 0.8, 1.0, 1.2, 1.2, 1.0, 0.6, 0.6])
-    q, _ = np.linalg.qr(rng.normal(0, 1, (len(M.CHANNELS), len(M.CHANNELS))) * scales[:, None])
+    """A fixed orthonormal basis of ``dim`` motion directions (the same for every video).
+
+    Like a learned latent motion space it keeps the dominant, symmetric motions (jaw,
+    lip corners, both brows together, blinks, head yaw and pitch) and loses the rest
+    (brow asymmetry, head roll, gaze); a little mixing between directions stands for
+    imperfect disentanglement.
+    """
+    directions = np.zeros((len(M.CHANNELS), 6))
+    directions[M.JAW, 0] = directions[M.SMILE, 1] = 1.0
+    directions[[M.BROW_L, M.BROW_R], 2] = np.sqrt(0.5)
+    directions[M.BLINK, 3] = directions[M.YAW, 4] = directions[M.PITCH, 5] = 1.0
+    mixing = np.random.default_rng(20240).normal(0, 0.08, directions.shape)
+    q, _ = np.linalg.qr(directions + mixing)
     return q[:, :dim]
 
 
