@@ -106,8 +106,13 @@ def _names(n: int, layout: str) -> list[tuple[str, str]]:
     out = []
     counters = {s: 0 for s in SOURCES}
     sources = SOURCES if layout == "nvfair" else ("CREMA-D", "RAVDESS")
+    if layout == "avaprintdb" and n > 91 + 24:
+        raise ValueError(f"--identities {n}: AVAPrintDB has at most 115 identities (C1001..C1091, "
+                         "Actor_01..Actor_24)")
     for i in range(n):
         src = sources[i % len(sources)]
+        if layout == "avaprintdb" and src == "RAVDESS" and counters[src] == 24:
+            src = "CREMA-D"  # AVAPrintDB's RAVDESS ids stop at Actor_24
         counters[src] += 1
         k = counters[src]
         if src == "NVIDIA-VC-subset":
@@ -138,14 +143,21 @@ def make_plan(config: SynthConfig) -> Plan:
     names = _names(config.identities, config.layout)
     order = stable_rng(config.seed, "split").permutation(len(names))
     splits = ["train"] * counts["train"] + ["val"] * counts["val"] + ["test"] * counts["test"]
+    split_of = {names[i][0]: splits[rank] for rank, i in enumerate(order)}
+    if config.layout == "avaprintdb":
+        # AVAPrintDB has DEV and TEST only; its reader splits DEV by a fixed rule, so use
+        # that rule here, or cross-reenactments would straddle train and val.
+        from avbench.data.avaprintdb import assign_dev_splits
+
+        split_of.update(assign_dev_splits([n for n, s in split_of.items() if s != "test"]))
     identities: dict[str, Identity] = {}
-    for rank, i in enumerate(order):
+    for i in order:
         name, source = names[i]
         rng = stable_rng(config.seed, name, "clips")
         frames = tuple(int(rng.integers(config.min_frames, config.max_frames + 1))
                        for _ in range(config.utterances))
         clips = tuple(_clip_name(name, source, k) for k in range(config.utterances))
-        identities[name] = Identity(name, source, splits[rank], clips, frames)
+        identities[name] = Identity(name, source, split_of[name], clips, frames)
     plan = Plan(config, dict(sorted(identities.items())))
     for ident in plan.identities.values():
         for k in range(config.utterances):

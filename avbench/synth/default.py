@@ -8,7 +8,10 @@ A file lock makes concurrent first runs wait for one writer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from filelock import FileLock
@@ -20,7 +23,8 @@ DEFAULT_CONFIG = SynthConfig()
 
 
 def dataset_dir(config: SynthConfig = DEFAULT_CONFIG, cache_dir: Path | None = None) -> Path:
-    name = f"{config.layout}-v{SYNTH_VERSION}-n{config.identities}-s{config.seed}"
+    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:8]
+    name = f"{config.layout}-v{SYNTH_VERSION}-n{config.identities}-s{config.seed}-{digest}"
     return (cache_dir or default_cache_dir()) / "synthetic" / name
 
 

@@ -144,6 +144,8 @@ class Generator:
         neutral_c = target.neutral[ctrl].astype(np.float64)
         gy, gx = np.mgrid[0:_GRID, 0:_GRID].astype(np.float64) * (size - 1) / (_GRID - 1)
         grid = np.stack([gx.ravel(), gy.ravel()], 1)
+        py, px = np.mgrid[0:size, 0:size].astype(np.float32)
+        pixel_grid = np.stack([px, py], -1)
         out = np.empty((len(motion), size, size, 3), np.uint8)
         gt = np.empty((len(motion), N_LANDMARKS, 2), np.float32)
         src_all = np.vstack([neutral_c, anchors])
@@ -161,8 +163,10 @@ class Generator:
                 for eye in (EYE_R, EYE_L):
                     lm_open[eye] = forward(target.neutral[eye]) + (lm_open_full[t, eye] - lm_full[t, eye])
             inverse = TPS(dst, src_all)
-            src = inverse(grid).astype(np.float32).reshape(_GRID, _GRID, 2)
-            maps = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
+            # Upsample the (smooth, zero-at-the-border) displacement, not the coordinates,
+            # so no motion is exactly the identity whatever the resize convention.
+            shift = (inverse(grid) - grid).astype(np.float32).reshape(_GRID, _GRID, 2)
+            maps = cv2.resize(shift, (size, size), interpolation=cv2.INTER_LINEAR) + pixel_grid
             img = cv2.remap(target.image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REFLECT)
             draw_features(img, target.app, lm, lm_open, (float(motion[t, M.GAZE_X]), float(motion[t, M.GAZE_Y])),

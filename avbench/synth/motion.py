@@ -95,19 +95,18 @@ def _resonate(r: Resonator, n: int, rng: np.random.Generator, burn: int = 200) -
 def _speech(sig: DriverSignature, n: int, rng: np.random.Generator) -> np.ndarray:
     """Jaw opening: syllable pulses in speech bursts, shaped by attack and decay."""
     impulses = np.zeros(n + 64)
-    t, speaking = -rng.uniform(0, 20), True
-    phrase_end = rng.exponential(2.5 * FPS * sig.speech_fraction / (1 - sig.speech_fraction + 0.05))
+    phrase = 2.5 * FPS  # mean phrase length in frames
+    pause = phrase * (1 - sig.speech_fraction) / sig.speech_fraction  # so speech takes that share
+    t = -rng.uniform(0, 20)
+    phrase_end = t + rng.exponential(phrase)
     while t < n + 64:
-        if speaking:
-            t += rng.gamma(sig.rhythm, FPS / sig.syllable_rate / sig.rhythm)
-            if t >= phrase_end:
-                speaking = False
-                t = phrase_end + rng.exponential(0.6 * FPS * (1 - sig.speech_fraction) + 2)
-                phrase_end = t + rng.exponential(2.5 * FPS)
-                speaking = True
-                continue
-            if t >= 0 and t < n + 64:
-                impulses[int(t)] += sig.jaw_amp * rng.uniform(0.45, 1.15)
+        t += rng.gamma(sig.rhythm, FPS / sig.syllable_rate / sig.rhythm)
+        if t >= phrase_end:
+            t = phrase_end + rng.exponential(pause)
+            phrase_end = t + rng.exponential(phrase)
+            continue
+        if 0 <= t < n + 64:
+            impulses[int(t)] += sig.jaw_amp * rng.uniform(0.45, 1.15)
     k = np.arange(48, dtype=float)
     kernel = (1 - np.exp(-k / sig.jaw_attack)) * np.exp(-k / sig.jaw_decay)
     kernel /= kernel.max()
