@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import make_plugin_dist
+from helpers import make_plugin_dist
 
 
 def test_list_protocols_and_datasets(run_cli):

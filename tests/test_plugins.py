@@ -8,7 +8,7 @@ import pytest
 
 from avbench.plugins import load_plugins
 from avbench.registry import Registry, RegistryError, UnknownNameError, load_registry
-from conftest import make_plugin_dist
+from helpers import make_plugin_dist
 
 TOY_METHOD = """
 from avbench.hookspecs import hookimpl

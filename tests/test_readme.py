@@ -5,16 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import make_plugin_dist
+from helpers import make_plugin_dist, readme_block
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def readme_block(lang: str, first_line: str) -> str:
-    blocks = re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
-    matches = [b for b in blocks if b.splitlines()[0].strip() == first_line]
-    assert len(matches) == 1, f"README must hold exactly one ```{lang} block starting {first_line!r}"
-    return matches[0]
 
 
 def test_quick_start_is_two_command_lines():

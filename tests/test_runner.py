@@ -49,7 +49,7 @@ def test_build_method_checks_the_factory_and_input_kind():
         build_method(MethodSpec(name="bad", summary="", factory="collections:OrderedDict"))
     with pytest.raises(ImportError, match="has no attribute 'Nope'"):
         build_method(MethodSpec(name="bad", summary="", factory="avbench.method:Nope"))
-    from test_method import Tiny  # a frames method
+    from test_method import Tiny  # a frames method (tests/ is on the pythonpath)
 
     with pytest.raises(UsageError, match="spec says input 'landmarks'"):
         build_method(MethodSpec(name="t", summary="", factory=Tiny, input=InputKind.LANDMARKS))

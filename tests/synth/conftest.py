@@ -47,7 +47,7 @@ def default_synthetic(tmp_path_factory) -> DefaultSynthetic:
     report = cache_dir / "known_answers.json"
     out = DefaultSynthetic(path, index, cache_dir, generation_s, report)
     out.record("generation_s", round(generation_s, 1))
-    out.record("videos", int(len(index.videos)))
+    out.record("videos", len(index.videos))
     print(f"\n[default synthetic] generated {len(index.videos)} videos in {generation_s:.1f} s "
           f"-> {path}\n[default synthetic] measurements: {report}")
     return out

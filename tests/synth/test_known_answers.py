@@ -223,7 +223,7 @@ def test_motion_clearly_beats_static_appearance(motion_on_test, static_on_test):
 def decode_rgb(path, indices) -> list[np.ndarray]:
     """RGB24 frames ``indices`` (presentation order) of a video, decoded with PyAV as
     stored (no gray conversion, crop or resize: what a face detector would be given)."""
-    wanted = set(int(i) for i in indices)
+    wanted = {int(i) for i in indices}
     got: dict[int, np.ndarray] = {}
     with av.open(str(path)) as container:
         for i, frame in enumerate(container.decode(video=0)):
