@@ -175,8 +175,13 @@ def run(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     profile: Annotated[str, typer.Option(help="quick (CPU-friendly) | paper (Table I)")] = "quick",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
+    force: Annotated[bool, typer.Option(help="Recompute cells already in the results database.")] = False,
 ) -> None:
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
+    from avbench.progress import progress_bar
+    from avbench.report import protocol_table
+    from avbench.results import ResultsStore, default_db_path
     from avbench.runner import RunRequest, execute, plan_run, preflight
 
     request = RunRequest(method=method, protocol=protocol, data=data, device=device,
@@ -190,11 +195,24 @@ def run(
         evals = ", ".join(e.name for e in cell.evals)
         out.print(f"  cell {cell.name}: train on {', '.join(cell.train_generators)}, "
                   f"T={plan.clip_length(cell)}, evaluate on {evals}")
-    with err.status("pre-flight: building the method and embedding a test clip ..."):
-        report = preflight(plan)
+    report = preflight(plan)
     out.print(f"pre-flight ok: {report.parameters:,} parameters, embedding dim {report.embedding_dim}, "
               f"clip {report.clip_shape} from {report.video}")
-    execute(plan)
+    store = ResultsStore(db or default_db_path())
+    with progress_bar(f"{plan.method.name} / {plan.protocol.name}") as update:
+        outcomes = execute(plan, store=store, force=force,
+                           progress=lambda stage, done, total: update(done, total, stage))
+    rows = [r for o in outcomes for r in o.rows]
+    reused = sum(o.reused for o in outcomes)
+    table = protocol_table(rows)
+    title = (f"{plan.protocol.name}: mean per-target AUC [95% CI], {plan.index.dataset}, "
+             f"seed {seed}" + (f" ({reused} cell(s) reused; --force recomputes)" if reused else ""))
+    grid = Table("train \\ test" if plan.protocol.name == "cross_gen" else "cell",
+                 *map(str, table.columns), title=title)
+    for name, values in table.iterrows():
+        grid.add_row(str(name), *[str(v) for v in values])
+    out.print(grid)
+    out.print(f"results: {store.path}")
 
 
 def main() -> None:

@@ -4,14 +4,18 @@ For each target identity, positives are pairs of its self-reenactments and
 negatives pair a self-reenactment with a cross-reenactment rendered on the same
 target; the headline score is the AUC averaged over targets (Prashnani et al.,
 ECCV 2024; the F5C paper, Sec. IV-B).  Pairs are built from the index alone, so a
-score file (pairs plus scores) is all that metrics need.
+score file (pairs plus scores) is all that metrics need; the metrics themselves
+live in :mod:`avbench.metrics`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
+
+from avbench.metrics import per_target_auc  # re-exported: metrics has the one implementation
+
+__all__ = ["cosine_scores", "per_target_auc", "verification_pairs"]
 
 
 def verification_pairs(videos: pd.DataFrame) -> pd.DataFrame:
@@ -24,15 +28,6 @@ def verification_pairs(videos: pd.DataFrame) -> pd.DataFrame:
             rows += [(a, b, target, 1) for b in selfs[i + 1:]]
             rows += [(a, b, target, 0) for b in cross]
     return pd.DataFrame(rows, columns=["a", "b", "target", "label"])
-
-
-def per_target_auc(pairs: pd.DataFrame, score: str = "score") -> pd.Series:
-    """AUC of each target that has both positive and negative pairs."""
-    out = {}
-    for target, g in pairs.groupby("target", sort=True):
-        if g["label"].nunique() == 2:
-            out[target] = roc_auc_score(g["label"], g[score])
-    return pd.Series(out, name="auc", dtype=float)
 
 
 def cosine_scores(pairs: pd.DataFrame, features: dict) -> np.ndarray:

@@ -10,14 +10,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """Yield ``update(done, total)``; the bar appears on stderr and clears nothing else."""
+def progress_bar(description: str) -> Iterator[Callable[..., None]]:
+    """Yield ``update(done, total, description=None)``; the bar appears on stderr and clears nothing else."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
                   transient=False) as bar:
         task = bar.add_task(description, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(done: int, total: int, description: str | None = None) -> None:
+            bar.update(task, completed=done, total=total,
+                       **({"description": description} if description else {}))
 
         yield update

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from avbench.config import TrainingConfig, get_profile
 from avbench.data.index import DatasetIndex, IndexOptions
@@ -42,6 +45,7 @@ class RunPlan:
     index: DatasetIndex
     training: TrainingConfig
     cells: list[Cell]
+    plugins: list = field(default_factory=list)  # LoadedPlugin records, stored with results
 
     def clip_length(self, cell: Cell) -> int:
         return cell.clip_length or self.training.clip_length
@@ -82,7 +86,7 @@ def plan_run(registry: Registry, request: RunRequest,
                 raise DatasetError(f"protocol {protocol.name!r} trains on generator {g!r}, which "
                                    f"{index.dataset} at {index.root} does not have "
                                    f"(it has: {', '.join(index.generators)})")
-    return RunPlan(request, method, protocol, index, training, cells)
+    return RunPlan(request, method, protocol, index, training, cells, list(registry.plugins.loaded))
 
 
 def build_method(spec: MethodSpec, overrides: dict[str, Any] | None = None):
@@ -148,8 +152,98 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
     )
 
 
-def execute(plan: RunPlan) -> None:
-    raise NotAvailableError(
-        "the training and evaluation engine is not part of this build yet (issue #4): the plan "
-        "resolved and the method passed its pre-flight check, but nothing was trained or scored"
-    )
+@dataclass
+class CellOutcome:
+    cell: Cell
+    rows: list  # ResultRow, one per evaluation group
+    reused: bool
+
+
+def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool = False,
+            cache_dir: Path | None = None, progress=None) -> list[CellOutcome]:
+    """Train and evaluate every cell of the plan; store one result row per evaluation.
+
+    A cell whose every evaluation is already in the store under the same run key
+    (method, config, protocol version, dataset fingerprint, seed, cell) is reused
+    unless ``force``.  Score files and checkpoints go under ``out_dir``.
+    """
+    import torch
+
+    from avbench.data.frame_cache import FrameCache
+    from avbench.data.loader import ClipSource
+    from avbench.embed import embed_videos
+    from avbench.evaluation import verification_pairs
+    from avbench.metrics import summarize
+    from avbench.paths import default_cache_dir
+    from avbench.provenance import environment, git_commit
+    from avbench.results import ResultRow, ResultsStore, default_db_path, make_run_key
+    from avbench.scores import score_table, write_scores
+    from avbench.training import make_fabric, train_cell
+
+    req = plan.request
+    store = store or ResultsStore(default_db_path())
+    out_dir = Path(out_dir or Path(store.path).parent / "runs")
+    device = resolve_device(req.device)
+    if device == "cpu":
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+    fabric = make_fabric(device, plan.training.precision)
+    cache = FrameCache(cache_dir or default_cache_dir())
+    index = plan.index
+    env = environment(device)
+    commit = git_commit()
+    plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
+    outcomes = []
+    for cell in plan.cells:
+        t = plan.clip_length(cell)
+        method_cfg = dataclasses.asdict(build_method(plan.method, req.method_overrides).config)
+        training = dataclasses.replace(plan.training, clip_length=t).as_dict()
+        config = {"method": method_cfg, "training": training, "profile": req.profile}
+        keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name,
+                                      plan.protocol.version, cell.name, ev.name,
+                                      index.fingerprint, req.seed) for ev in cell.evals}
+        found = {name: store.find(k) for name, k in keys.items()}
+        if not force and all(found.values()):
+            outcomes.append(CellOutcome(cell, [found[ev.name] for ev in cell.evals], True))
+            continue
+        train = index.select("train", cell.train_generators)
+        val = index.select("val", cell.train_generators)
+        tests = {ev.name: index.select("test", ev.generators) for ev in cell.evals}
+        needed = pd.concat([train, val, *tests.values()])
+        needed = needed[~needed.index.duplicated()]
+        source = ClipSource(index.root, needed, cache,
+                            progress=(lambda d, n: progress("decode", d, n)) if progress else None)
+        torch.manual_seed(req.seed)
+        method = build_method(plan.method, req.method_overrides)
+        run_dir = out_dir / plan.method.name / plan.protocol.name / f"{cell.name}-{req.seed}"
+        result = train_cell(method, fabric, train, val, source, dataclasses.replace(plan.training, clip_length=t),
+                            t, req.seed, run_dir / "best.ckpt",
+                            progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
+                            if progress else None)
+        rows = []
+        for ev in cell.evals:
+            test = tests[ev.name]
+            pairs = verification_pairs(test)
+            emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
+            pos = {label: i for i, label in enumerate(test.index)}
+            a = emb[[pos[x] for x in pairs["a"]]]
+            b = emb[[pos[x] for x in pairs["b"]]]
+            scores = score_table(pairs, test, (a * b).sum(1))
+            score_file = write_scores(run_dir / f"scores-{ev.name}.parquet", scores,
+                                      metadata={"run_key": keys[ev.name], "method": plan.method.name,
+                                                "cell": cell.name, "test_group": ev.name})
+            metrics = summarize(scores, seed=req.seed)
+            metrics["best_val_auc"] = result.best_val_auc
+            metrics["best_epoch"] = result.best_epoch
+            rows.append(store.add(ResultRow(
+                method=plan.method.name, protocol=plan.protocol.name,
+                protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
+                dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
+                metrics=metrics, main_score=metrics["mean_target_auc"],
+                train_generators=cell.train_generators, test_generators=ev.generators,
+                clip_length=t, profile=req.profile, config=config, git_commit=commit,
+                environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
+                score_file=str(score_file), checkpoint=result.checkpoint, run_key=keys[ev.name],
+            )))
+        outcomes.append(CellOutcome(cell, rows, False))
+    return outcomes
+

@@ -1,0 +1,23 @@
+"""Embed videos: one centred clip per video, one L2-normalised vector per clip."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from avbench.data.loader import ClipSource, stack_clips
+
+
+@torch.no_grad()
+def embed_videos(method, source: ClipSource, labels: list, clip_length: int, fabric,
+                 batch_size: int = 32) -> np.ndarray:
+    """(len(labels), D) float32, deterministic (centre crops, eval mode)."""
+    was_training = method.training
+    method.eval()
+    out = []
+    for i in range(0, len(labels), batch_size):
+        clips = torch.from_numpy(stack_clips(source, labels[i:i + batch_size], clip_length))
+        clips = fabric.to_device(clips).float().div_(255.0)
+        out.append(method.embed(clips).float().cpu().numpy())
+    method.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -1,0 +1,463 @@
+"""The results store: one SQLite row per evaluated cell, the only source of leaderboards.
+
+Every evaluation of a trained model (a protocol *cell* tested on one *eval group*)
+is stored as a :class:`ResultRow`: the metrics of its score file
+(:func:`avbench.metrics.summarize`) together with everything needed to judge
+whether two numbers are comparable (MTEB, lm-evaluation-harness): method and its
+config, protocol and its version, dataset fingerprint, seed, avbench version, git
+commit, environment, plugins, timings.  Leaderboards are rendered from this table
+only.
+
+The file (default :func:`default_db_path`) is plain SQLite (stdlib ``sqlite3``),
+schema below, in WAL mode; each write is one ``BEGIN IMMEDIATE`` transaction and
+connections wait up to 30 s for a lock, so several processes (parallel jobs of one
+sweep) can write at once and every row lands.  JSON columns hold canonical JSON
+(sorted keys); generator lists are JSON arrays.  ``PRAGMA user_version`` holds the
+schema version; a file written by a newer avbench is refused with an error naming
+the file instead of being misread.
+
+``run_key`` (:func:`make_run_key`) hashes what determines a cell's result -- method,
+its config, protocol name and version, cell, eval group, dataset fingerprint, seed
+-- so a run can find a cell that was already computed (:meth:`ResultsStore.find`)
+and skip it.  Keys are not unique: a forced re-run adds a row, and ``find``
+returns the newest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import avbench
+from avbench.errors import AvbenchError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0  # parallel jobs of a sweep finish together; a write takes milliseconds
+
+SCHEMA = """
+CREATE TABLE results (
+    id                  INTEGER PRIMARY KEY,
+    created_at          TEXT NOT NULL,     -- UTC, ISO 8601 (2024-05-01T12:00:00.123456+00:00)
+    method              TEXT NOT NULL,
+    protocol            TEXT NOT NULL,
+    protocol_version    TEXT NOT NULL,
+    cell                TEXT NOT NULL,     -- the protocol cell (one trained model)
+    train_generators    TEXT NOT NULL CHECK (json_type(train_generators) = 'array'),
+    test_group          TEXT NOT NULL,     -- the eval group's name
+    test_generators     TEXT NOT NULL CHECK (json_type(test_generators) = 'array'),
+    clip_length         INTEGER,
+    dataset             TEXT NOT NULL,
+    dataset_fingerprint TEXT NOT NULL,
+    seed                INTEGER NOT NULL,
+    profile             TEXT NOT NULL,
+    metrics             TEXT NOT NULL CHECK (json_type(metrics) = 'object'),   -- summarize()
+    main_score          REAL NOT NULL,     -- the protocol's main score (mean_target_auc)
+    config              TEXT NOT NULL CHECK (json_type(config) = 'object'),    -- method + training
+    avbench_version     TEXT NOT NULL,
+    git_commit          TEXT NOT NULL,
+    environment         TEXT NOT NULL CHECK (json_type(environment) = 'object'),
+    plugins             TEXT NOT NULL CHECK (json_type(plugins) = 'object'),   -- name -> version
+    wall_time_s         REAL,
+    device              TEXT NOT NULL,
+    score_file          TEXT NOT NULL,
+    checkpoint          TEXT NOT NULL,
+    run_key             TEXT NOT NULL
+) STRICT;
+CREATE INDEX results_run_key ON results (run_key);
+CREATE INDEX results_protocol ON results (protocol, protocol_version, test_group);
+"""
+
+# How each field is stored: plain columns, JSON objects, JSON arrays read back as tuples.
+_JSON_OBJECTS = ("metrics", "config", "environment", "plugins")
+_JSON_TUPLES = ("train_generators", "test_generators")
+
+
+class ResultsStoreError(AvbenchError):
+    """The results file cannot be used (newer schema, not an avbench store, corrupt)."""
+
+
+def default_db_path() -> Path:
+    """``./avbench-results/results.sqlite``, resolved against the current working directory."""
+    return Path.cwd() / "avbench-results" / "results.sqlite"
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, no NaN; numpy scalars, tuples and paths converted."""
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "item") and callable(obj.item):  # numpy scalars and 0-d arrays
+            return obj.item()
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        if isinstance(obj, (Path, os.PathLike)):
+            return os.fspath(obj)
+        if isinstance(obj, (set, frozenset)):
+            return sorted(obj)
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                          default=default)
+    except ValueError as exc:
+        raise ValueError(f"NaN or infinity cannot be stored as JSON ({exc})") from None
+
+
+def make_run_key(method: str, config: Mapping[str, Any], protocol: str, protocol_version: str,
+                 cell: str, test_group: str, dataset_fingerprint: str, seed: int) -> str:
+    """The identity of one evaluated cell: a SHA-256 (32 hex digits) of canonical JSON.
+
+    Two runs with the same key compute the same thing, so a stored result can be
+    reused.  The avbench version is deliberately not part of it (a release that
+    changes what is measured bumps the protocol version instead).
+    """
+    payload = _canonical({"method": method, "config": config, "protocol": protocol,
+                          "protocol_version": str(protocol_version), "cell": cell,
+                          "test_group": test_group, "dataset_fingerprint": dataset_fingerprint,
+                          "seed": int(seed)})
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One evaluated cell, exactly as stored (see the module docstring's schema).
+
+    ``run_key`` is computed by :func:`make_run_key` when left empty; ``id`` is
+    assigned by the store.  Fields are checked on construction: strings must be
+    strings, ``seed`` and ``clip_length`` integers, ``main_score`` a finite
+    number, JSON fields mappings; generator lists become tuples.
+    """
+
+    method: str
+    protocol: str
+    protocol_version: str
+    cell: str
+    test_group: str
+    dataset: str
+    dataset_fingerprint: str
+    seed: int
+    metrics: dict[str, Any]
+    main_score: float
+    train_generators: tuple[str, ...] = ()
+    test_generators: tuple[str, ...] = ()
+    clip_length: int | None = None
+    profile: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    avbench_version: str = avbench.__version__
+    git_commit: str = "unknown"
+    environment: dict[str, Any] = field(default_factory=dict)
+    plugins: dict[str, Any] = field(default_factory=dict)
+    wall_time_s: float | None = None
+    device: str = ""
+    score_file: str = ""
+    checkpoint: str = ""
+    run_key: str = ""
+    created_at: str = field(default_factory=utc_now)
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        def fail(name: str, expected: str) -> None:
+            value = getattr(self, name)
+            raise TypeError(f"ResultRow.{name} must be {expected}; got {type(value).__name__} "
+                            f"{value!r:.80}")
+
+        for name in ("method", "protocol", "cell", "test_group", "dataset", "dataset_fingerprint",
+                     "profile", "avbench_version", "git_commit", "device", "run_key", "created_at"):
+            if not isinstance(getattr(self, name), str):
+                fail(name, "a str")
+        if isinstance(self.protocol_version, int) and not isinstance(self.protocol_version, bool):
+            put("protocol_version", str(self.protocol_version))
+        if not isinstance(self.protocol_version, str):
+            fail("protocol_version", "a str")
+        for name in ("score_file", "checkpoint"):
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                put(name, os.fspath(value))
+            elif not isinstance(value, str):
+                fail(name, "a str or path")
+        for name, optional in (("seed", False), ("clip_length", True), ("id", True)):
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                if hasattr(value, "item") and isinstance(value.item(), int):  # numpy ints
+                    put(name, value.item())
+                else:
+                    fail(name, "an int" + (" or None" if optional else ""))
+        for name, optional in (("main_score", False), ("wall_time_s", True)):
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                if hasattr(value, "item") and isinstance(value.item(), float):  # numpy floats
+                    value = value.item()
+                else:
+                    fail(name, "a number" + (" or None" if optional else ""))
+            if not math.isfinite(value):
+                fail(name, "finite")
+            put(name, float(value))
+        for name in _JSON_TUPLES:
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                fail(name, "a sequence of str")
+            if not all(isinstance(g, str) for g in value):
+                fail(name, "a sequence of str")
+            put(name, tuple(value))
+        for name in _JSON_OBJECTS:
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                fail(name, "a mapping")
+            put(name, dict(value))
+        if not self.run_key:
+            put("run_key", make_run_key(self.method, self.config, self.protocol,
+                                        self.protocol_version, self.cell, self.test_group,
+                                        self.dataset_fingerprint, self.seed))
+
+    def to_record(self) -> dict[str, Any]:
+        """The row as stored: JSON fields as canonical JSON strings."""
+        rec = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in _JSON_OBJECTS:
+            rec[name] = _canonical(rec[name])
+        for name in _JSON_TUPLES:
+            rec[name] = _canonical(list(rec[name]))
+        return rec
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> ResultRow:
+        values = dict(rec)
+        for name in (*_JSON_OBJECTS, *_JSON_TUPLES):
+            values[name] = json.loads(values[name])
+        return cls(**values)
+
+
+# Column order of the table and of query() frames (tests check it against SCHEMA and ResultRow).
+COLUMNS = (
+    "id", "created_at", "method", "protocol", "protocol_version", "cell", "train_generators",
+    "test_group", "test_generators", "clip_length", "dataset", "dataset_fingerprint", "seed",
+    "profile", "metrics", "main_score", "config", "avbench_version", "git_commit", "environment",
+    "plugins", "wall_time_s", "device", "score_file", "checkpoint", "run_key",
+)
+
+
+class ResultsStore:
+    """A results file.  Cheap to create: the file is opened per operation.
+
+    Reading a store that does not exist yet gives empty answers without creating
+    it; the first :meth:`add` creates the file and its folder.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if self.path.exists():
+            with self._connect() as con:
+                self._check_schema(con)
+
+    def __repr__(self) -> str:
+        return f"ResultsStore({str(self.path)!r})"
+
+    # --- connections ------------------------------------------------------------------
+
+    def _connect(self) -> _Connection:
+        return _Connection(self.path)
+
+    def _check_schema(self, con: _Connection) -> int:
+        """The file's schema version after checks; 0 for a file without avbench's table."""
+        found = con.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise ResultsStoreError(
+                f"{self.path}: results schema version {found} is newer than this avbench "
+                f"({avbench.__version__}) understands (version {SCHEMA_VERSION}); upgrade avbench "
+                "or write to another results file")
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if found == 0 and tables:
+            raise ResultsStoreError(f"{self.path}: an SQLite file without avbench's results schema "
+                                    f"(tables: {', '.join(sorted(tables))}); choose another path")
+        if 0 < found < SCHEMA_VERSION:  # pragma: no cover - no older schema exists yet
+            raise ResultsStoreError(f"{self.path}: results schema version {found} needs migrating")
+        return found
+
+    def _ensure_schema(self, con: _Connection) -> None:
+        """Create the table in an empty file (inside the caller's write transaction)."""
+        if self._check_schema(con) == 0:
+            con.executescript_in_tx(SCHEMA)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # --- writing ----------------------------------------------------------------------
+
+    def add(self, row: ResultRow) -> ResultRow:
+        """Store one row in its own transaction; returns it with ``id`` assigned."""
+        if not isinstance(row, ResultRow):
+            raise TypeError(f"add() takes a ResultRow; got {type(row).__name__}")
+        rec = row.to_record()
+        rec.pop("id")
+        names = ", ".join(rec)
+        marks = ", ".join(f":{k}" for k in rec)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con, con.write():
+            self._ensure_schema(con)
+            cur = con.execute(f"INSERT INTO results ({names}) VALUES ({marks})", rec)
+            new_id = cur.lastrowid
+        return dataclasses.replace(row, id=new_id)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def find(self, run_key: str) -> ResultRow | None:
+        """The newest row with this run key, or None."""
+        rows = self.rows(run_key=run_key)
+        return rows[-1] if rows else None
+
+    def rows(self, **filters: Any) -> list[ResultRow]:
+        """Rows matching every filter (``column=value``; a list/set value means any of them),
+        oldest first, as :class:`ResultRow`."""
+        return [ResultRow.from_record(r) for r in self._select(filters)]
+
+    def query(self, **filters: Any) -> pd.DataFrame:
+        """Rows matching every filter as a DataFrame (one column per field, oldest first).
+
+        JSON fields hold dicts, generator fields tuples.  Filter names are column
+        names; a list or set value matches any of its items; tuples filter the
+        generator columns by equality.
+        """
+        records = [ResultRow.from_record(r).__dict__ for r in self._select(filters)]
+        return pd.DataFrame.from_records(records, columns=list(COLUMNS))
+
+    def all(self) -> pd.DataFrame:
+        """Every row (``query()`` without filters)."""
+        return self.query()
+
+    def __len__(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self._connect() as con:
+            if self._check_schema(con) == 0:
+                return 0
+            return con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def _select(self, filters: Mapping[str, Any]) -> list[dict]:
+        where, params = [], []
+        for name, value in filters.items():
+            if name not in COLUMNS:
+                close = difflib.get_close_matches(name, COLUMNS, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"unknown results column {name!r}; {hint}"
+                                 f"columns: {', '.join(COLUMNS)}")
+            if name in _JSON_TUPLES:
+                where.append(f"{name} = ?")
+                params.append(_canonical(list(value)))
+            elif name in _JSON_OBJECTS:
+                where.append(f"{name} = ?")
+                params.append(_canonical(value))
+            elif isinstance(value, (list, set, frozenset)):
+                values = sorted(value, key=str) if not isinstance(value, list) else value
+                if not values:
+                    return []
+                where.append(f"{name} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+            elif value is None:
+                where.append(f"{name} IS NULL")
+            else:
+                where.append(f"{name} = ?")
+                params.append(value)
+        if not self.path.exists():
+            return []
+        sql = f"SELECT {', '.join(COLUMNS)} FROM results"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        with self._connect() as con:
+            if self._check_schema(con) == 0:
+                return []
+            cur = con.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+class _Connection:
+    """One sqlite3 connection: autocommit mode, WAL, 30 s busy timeout, closed on exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self.con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._wal()
+        except sqlite3.DatabaseError as exc:
+            raise ResultsStoreError(f"{path}: not a usable results file ({exc})") from exc
+
+    def _wal(self) -> None:
+        """Switch to WAL (persistent in the file).  Switching needs a moment of exclusive
+        access, which the busy handler does not always wait for: retry until the timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = self.con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() == "wal":
+                    return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            if time.monotonic() > deadline:
+                raise ResultsStoreError(f"{self.path}: could not switch to WAL mode within "
+                                        f"{BUSY_TIMEOUT_S:.0f} s (file locked)")
+            time.sleep(0.01)
+
+    def __enter__(self) -> _Connection:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self.con.execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise ValueError(  # noqa: TRY004 - a bad value, not a bad type
+                    f"{self.path}: row rejected by the results schema ({exc})") from exc
+            raise ResultsStoreError(f"{self.path}: {exc}") from exc
+
+    def executescript_in_tx(self, script: str) -> None:
+        """Run ``;``-separated statements inside the open transaction (``executescript``
+        would commit it first)."""
+        for stmt in script.split(";"):
+            body = "\n".join(line.split("--")[0] for line in stmt.splitlines()).strip()
+            if body:
+                self.execute(body)
+
+    def write(self) -> _Transaction:
+        return _Transaction(self)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` (take the write lock now, waiting up to the busy timeout) ...
+    ``COMMIT``, or ``ROLLBACK`` on error."""
+
+    def __init__(self, con: _Connection) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.con.execute("COMMIT")
+        else:
+            self.con.con.execute("ROLLBACK")

@@ -1,0 +1,118 @@
+"""Train one protocol cell: identity-balanced SupCon batches, AdamW, cosine schedule.
+
+Lightning Fabric owns the device, the precision (FP16/BF16 autocast on GPUs, FP32 on
+CPUs) and checkpoint saving, so this file is only the schedule of the paper
+(Table I): linear warm-up, cosine decay, gradient clipping, validation AUC every few
+epochs with the best state kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avbench.config import TrainingConfig
+from avbench.data.loader import ClipSource, balanced_batches, stack_clips
+from avbench.embed import embed_videos
+from avbench.evaluation import verification_pairs
+from avbench.metrics import mean_target_auc
+
+
+@dataclass
+class TrainResult:
+    best_val_auc: float
+    best_epoch: int
+    history: list[dict]
+    wall_time_s: float
+    checkpoint: str
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    """Linear warm-up to 1, then cosine decay to 0 (per optimizer step)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_fabric(device: str, precision: str):
+    from lightning_fabric import Fabric
+
+    if device == "cpu":
+        precision = "32-true"  # AMP is for GPUs; CPU autocast is slower here
+    return Fabric(accelerator=device, devices=1, precision=precision)
+
+
+def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length: int,
+                   fabric, batch_size: int) -> float:
+    pairs = verification_pairs(videos)
+    if pairs.empty:
+        return float("nan")
+    emb = embed_videos(method, source, list(videos.index), clip_length, fabric, batch_size)
+    row = {label: i for i, label in enumerate(videos.index)}
+    a = emb[[row[x] for x in pairs["a"]]]
+    b = emb[[row[x] for x in pairs["b"]]]
+    pairs = pairs.assign(score=(a * b).sum(1))
+    return float(mean_target_auc(pairs))
+
+
+def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: ClipSource,
+               cfg: TrainingConfig, clip_length: int, seed: int, checkpoint: Path,
+               progress: Callable[[int, int, str], None] | None = None) -> TrainResult:
+    """Train ``method`` in place; on return it holds the best validation state."""
+    start = time.perf_counter()
+    fabric.seed_everything(seed)
+    optimizer = torch.optim.AdamW(method.parameters(), lr=cfg.lr, betas=cfg.betas,
+                                  weight_decay=cfg.weight_decay)
+    model, optimizer = fabric.setup(method, optimizer)
+    model.mark_forward_method("loss")
+    model.mark_forward_method("embed")
+    total = cfg.epochs * cfg.steps_per_epoch
+    warmup = cfg.warmup_epochs * cfg.steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))
+    rng = np.random.default_rng(seed)
+    batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
+    drivers = {d: i for i, d in enumerate(sorted(train["driver"].unique()))}
+    targets = {t: i for i, t in enumerate(sorted(train["target"].unique()))}
+    best = (-1.0, -1, None)
+    history: list[dict] = []
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        losses = []
+        for _ in range(cfg.steps_per_epoch):
+            labels = next(batches)
+            clips = torch.from_numpy(stack_clips(source, labels, clip_length, rng))
+            clips = fabric.to_device(clips).float().div_(255.0)
+            d = fabric.to_device(torch.tensor([drivers[x] for x in train.loc[labels, "driver"]]))
+            t = fabric.to_device(torch.tensor([targets[x] for x in train.loc[labels, "target"]]))
+            loss = model.loss(clips, d, t)
+            optimizer.zero_grad(set_to_none=True)
+            fabric.backward(loss)
+            fabric.clip_gradients(model, optimizer, max_norm=cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            if progress:
+                progress(step, total, f"epoch {epoch} loss {np.mean(losses[-10:]):.3f}")
+        record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0]}
+        if epoch % cfg.val_every == 0 or epoch == cfg.epochs:
+            record["val_auc"] = validation_auc(model, source, val, clip_length, fabric, cfg.batch_size)
+            score = record["val_auc"] if not math.isnan(record["val_auc"]) else epoch / 1e6
+            if score > best[0]:
+                best = (score, epoch, copy.deepcopy(method.state_dict()))
+        history.append(record)
+    if best[2] is not None:
+        method.load_state_dict(best[2])
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    fabric.save(checkpoint, {"model": method, "epoch": best[1], "val_auc": best[0], "history": history})
+    return TrainResult(best[0], best[1], history, time.perf_counter() - start, str(checkpoint))
