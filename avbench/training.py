@@ -69,7 +69,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                progress: Callable[[int, int, str], None] | None = None) -> TrainResult:
     """Train ``method`` in place; on return it holds the best validation state."""
     start = time.perf_counter()
-    fabric.seed_everything(seed)
+    fabric.seed_everything(seed, verbose=False)
     optimizer = torch.optim.AdamW(method.parameters(), lr=cfg.lr, betas=cfg.betas,
                                   weight_decay=cfg.weight_decay)
     model, optimizer = fabric.setup(method, optimizer)
