@@ -1,7 +1,7 @@
 """Run profiles: the training schedule as explicit data, dumped with every run.
 
 ``paper`` is the F5C paper's Table I; ``quick`` is a CPU-friendly schedule for the
-embedded synthetic dataset and for trying things out.  A method's own
+embedded synthetic dataset; ``smoke`` only proves that a method runs end to end.  A method's own
 hyper-parameters live in its ``Config``; these are the ones avbench's training
 loop owns.
 """
@@ -42,6 +42,10 @@ PROFILES: dict[str, TrainingConfig] = {
     # Small enough for 2 CPU cores; still identity-balanced so SupCon has positives.
     "quick": TrainingConfig(clip_length=32, identities_per_batch=8, videos_per_identity=4,
                             epochs=8, steps_per_epoch=25, warmup_epochs=1, val_every=2,
+                            precision="32-true"),
+    # Seconds, not minutes: checks that a method or protocol runs end to end (tests, new plugins).
+    "smoke": TrainingConfig(clip_length=8, identities_per_batch=2, videos_per_identity=2,
+                            epochs=1, steps_per_epoch=2, warmup_epochs=1, val_every=1,
                             precision="32-true"),
 }
 

@@ -181,7 +181,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     from avbench.training import make_fabric, train_cell
 
     req = plan.request
-    store = store or ResultsStore(default_db_path())
+    store = store if store is not None else ResultsStore(default_db_path())
     out_dir = Path(out_dir or Path(store.path).parent / "runs")
     device = resolve_device(req.device)
     if device == "cpu":
@@ -223,6 +223,11 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         for ev in cell.evals:
             test = tests[ev.name]
             pairs = verification_pairs(test)
+            if pairs["label"].nunique() != 2:
+                raise DatasetError(
+                    f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
+                    f"{len(pairs)} pairs without both positives and negatives: each test target "
+                    "needs two self-reenactments and a cross-reenactment")
             emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
             pos = {label: i for i, label in enumerate(test.index)}
             a = emb[[pos[x] for x in pairs["a"]]]

@@ -62,3 +62,14 @@ def tiny_nvfair(tmp_path) -> Path:
     for i, rel in enumerate(files):
         write_video(root / rel, seed=i)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic(tmp_path_factory) -> Path:
+    """A 6-identity synthetic dataset with short videos: enough for end-to-end runs."""
+    from avbench.synth.dataset import SynthConfig, synthesize
+
+    path = tmp_path_factory.mktemp("tiny-synth") / "data"
+    synthesize(SynthConfig(identities=6, self_per_generator=2, cross_per_generator=2,
+                           min_frames=20, max_frames=24), path, workers=1)
+    return path

@@ -20,5 +20,5 @@ def test_quick_profile_keeps_positives_in_every_batch():
 
 
 def test_unknown_profile():
-    with pytest.raises(UsageError, match="unknown profile 'fast'; choose one of: paper, quick"):
+    with pytest.raises(UsageError, match="unknown profile 'fast'; choose one of: paper, quick, smoke"):
         get_profile("fast")

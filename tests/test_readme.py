@@ -20,7 +20,7 @@ def test_quick_start_is_two_command_lines():
     assert "python -m pytest" in (README.parent / ".ci" / "run").read_text()
 
 
-def test_readme_plugin_runs_through_the_cli(run_cli, tmp_path, tiny_nvfair):
+def test_readme_plugin_runs_through_the_cli(run_cli, tmp_path, tiny_synthetic):
     source = readme_block("python", "# avbench_motion_energy.py")
     toml = readme_block("toml", "[project.entry-points.avbench]")
     name, module = re.search(r'^(\S+) = "(\S+)"', toml, flags=re.M).groups()
@@ -31,11 +31,18 @@ def test_readme_plugin_runs_through_the_cli(run_cli, tmp_path, tiny_nvfair):
     assert r.returncode == 0, r.stderr
     assert "motion_energy" in r.stdout and "input: frames" in r.stdout
 
-    r = run_cli("run", "--method", "motion_energy", "--protocol", "cross_gen",
-                "--data", f"nvfair:{tiny_nvfair}", "--device", "cpu", pythonpath=[site])
-    # Everything up to training works: plan, index, method build, a real clip embedded.
-    assert "cell train_tps: train on tps, T=32, evaluate on facevid2vid, tps, lia" in r.stdout
-    assert "pre-flight ok: 8,256 parameters, embedding dim 64, clip (32, 1, 128, 128)" in r.stdout
-    # ... and the part this build lacks says so, with its own exit code.
-    assert r.returncode == 3, r.stderr
-    assert "training and evaluation engine is not part of this build yet" in r.stderr
+    db = tmp_path / "results.sqlite"
+    r = run_cli("run", "--method", "motion_energy", "--protocol", "cross_gen", "--profile", "smoke",
+                "--data", f"synthetic:{tiny_synthetic}", "--device", "cpu", "--db", str(db),
+                pythonpath=[site])
+    assert r.returncode == 0, r.stderr
+    assert "cell train_tps: train on tps, T=8, evaluate on facevid2vid, tps, lia" in r.stdout
+    assert "pre-flight ok: 8,256 parameters, embedding dim 64, clip (8, 1, 128, 128)" in r.stdout
+    # The 3x3 table: one row per training generator, one column per test generator.
+    rows = [ln for ln in r.stdout.splitlines() if ln.startswith("│ train_")]
+    assert len(rows) == 3 and all(ln.count("[") == 3 for ln in rows)
+
+    from avbench.results import ResultsStore
+
+    stored = ResultsStore(db).all()
+    assert len(stored) == 9 and set(stored["method"]) == {"motion_energy"}
