@@ -11,8 +11,9 @@ with #5.
 from avbench.hookspecs import hookimpl
 from avbench.specs import InputKind, MethodSpec
 
-F5C_CITATION = ("M. Chapariniya, J.-M. Odobez, V. Dellwo, T. Vukovic: Micro-Expression-Aware Avatar "
-                "Fingerprinting via Inter-Frame Feature Differencing. arXiv:2604.23247, 2026")
+F5C_CITATION = ("M. Chapariniya, J.-M. Odobez, V. Dellwo, T. Vukovic: Micro-Expression-Aware "
+                "Avatar Fingerprinting via Inter-Frame Feature Differencing. "
+                "arXiv:2604.23247, 2026")
 
 BUILTIN_METHODS: list[MethodSpec] = [
     # F5C family: the paper's model and its representation ablation (Table VI, overall AUC).

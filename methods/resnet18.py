@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from .f5c import FrameEncoderMethod, TemporalIdentityHead, channels_last
@@ -139,7 +138,7 @@ class ResNet18Method(FrameEncoderMethod):
         head_pool: int = 4  # as F5C
         hidden_dim: int = 256  # as F5C
 
-    def __init__(self, config: "ResNet18Method.Config | None" = None):
+    def __init__(self, config: ResNet18Method.Config | None = None):
         super().__init__(config)
         c = self.config
         self.backbone = ResNet18Backbone(1, c.neck_channels)

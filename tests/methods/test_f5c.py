@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from avbench_methods.f5c import (
     CONDITIONS,
     ChannelCorrespondenceConv,
@@ -203,8 +202,8 @@ def test_static_uses_only_the_centre_frame():
     assert torch.equal(model.backbone_input(clips_of(1, 4))[:, 0], clips_of(1, 4)[:, 2])
 
 
-@pytest.mark.parametrize("condition, frames_in, steps_out",
-                         [("featdiff", 5, 4), ("pixeldiff", 4, 4), ("rawfeat", 5, 5), ("static", 1, 1)])
+@pytest.mark.parametrize("condition, frames_in, steps_out", [
+    ("featdiff", 5, 4), ("pixeldiff", 4, 4), ("rawfeat", 5, 5), ("static", 1, 1)])
 def test_condition_inputs_and_time_folded_into_one_backbone_call(condition, frames_in, steps_out):
     model = F5CMethod.from_overrides({"condition": condition}).eval()
     calls = []

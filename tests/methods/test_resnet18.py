@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from avbench_methods.resnet18 import (
     ResNet18Backbone,
     ResNet18FeatDiff,
