@@ -184,8 +184,6 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     store = store if store is not None else ResultsStore(default_db_path())
     out_dir = Path(out_dir or Path(store.path).parent / "runs")
     device = resolve_device(req.device)
-    if device == "cpu":
-        torch.set_num_threads(max(1, torch.get_num_threads()))
     fabric = make_fabric(device, plan.training.precision)
     cache = FrameCache(cache_dir or default_cache_dir())
     index = plan.index
@@ -195,7 +193,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     outcomes = []
     for cell in plan.cells:
         t = plan.clip_length(cell)
-        method_cfg = dataclasses.asdict(build_method(plan.method, req.method_overrides).config)
+        method_cfg = dataclasses.asdict(plan.method.load().Config(**req.method_overrides))
         training = dataclasses.replace(plan.training, clip_length=t).as_dict()
         config = {"method": method_cfg, "training": training, "profile": req.profile}
         keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name,
