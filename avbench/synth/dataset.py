@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import uuid
@@ -355,4 +354,4 @@ def count_videos(config: SynthConfig) -> int:
     return len(make_plan(config).videos)
 
 
-__all__ = ["SynthConfig", "make_plan", "synthesize", "split_counts", "stable_rng", "math"]
+__all__ = ["SynthConfig", "make_plan", "synthesize", "split_counts", "stable_rng"]
