@@ -43,7 +43,7 @@ PROFILES: dict[str, TrainingConfig] = {
     # Still identity-balanced so SupCon has positives.  Too short to learn much: the
     # paper profile on a GPU is what reproduces the paper (see the README's status).
     "quick": TrainingConfig(clip_length=16, identities_per_batch=6, videos_per_identity=3,
-                            epochs=10, steps_per_epoch=8, warmup_epochs=1, val_every=5,
+                            epochs=10, steps_per_epoch=16, warmup_epochs=1, val_every=5,
                             precision="32-true"),
     # Seconds, not minutes: checks that a method or protocol runs end to end (tests, new plugins).
     "smoke": TrainingConfig(clip_length=8, identities_per_batch=2, videos_per_identity=2,
