@@ -122,8 +122,8 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
     """
     import torch
 
-    from avbench.data.clips import eval_start, take_clip
     from avbench.data.frame_cache import FrameCache
+    from avbench.data.loader import ClipSource, stack_clips
     from avbench.method import check_embeddings
     from avbench.paths import default_cache_dir
 
@@ -135,12 +135,12 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
     if videos.empty:
         raise DatasetError(f"{plan.index.dataset} at {plan.index.root} has no test videos to check "
                            "the method on; see `avbench data index` for what was indexed")
-    first = videos.iloc[0]
-    cache = FrameCache(cache_dir or default_cache_dir())
-    frames = cache.frames(plan.index.root / first["path"])
+    first = videos.iloc[:1]
+    # The same clip path as training and evaluation, so the check covers what will run.
+    source = ClipSource(plan.index.root, first, FrameCache(cache_dir or default_cache_dir()))
     t = plan.clip_length(plan.cells[0])
-    clip = take_clip(frames, eval_start(len(frames), t), t)
-    batch = torch.from_numpy(clip).float().div_(255.0)[None, :, None].repeat(2, 1, 1, 1, 1)
+    clips = stack_clips(source, [first.index[0]] * 2, t)
+    batch = torch.from_numpy(clips).float().div_(255.0)
     method.eval()
     with torch.no_grad():
         emb = method.embed(batch)
@@ -148,7 +148,7 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
     return PreflightReport(
         parameters=sum(p.numel() for p in method.parameters()),
         embedding_dim=int(emb.shape[1]), clip_shape=tuple(batch.shape[1:]),
-        video=str(first["path"]), config=dataclasses.asdict(method.config),
+        video=str(first["path"].iloc[0]), config=dataclasses.asdict(method.config),
     )
 
 
