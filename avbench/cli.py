@@ -138,7 +138,7 @@ def data_index(
 @data_app.command("synth")
 def data_synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist or be empty).")],
-    identities: Annotated[int, typer.Option(help="Number of identities (split like NVFAIR).")] = 36,
+    identities: Annotated[int, typer.Option(help="Number of identities (split like NVFAIR).")] = 72,
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same frames.")] = 0,
     layout: Annotated[str, typer.Option(help="nvfair | avaprintdb")] = "nvfair",
     preview: Annotated[bool, typer.Option(help="Also write preview.png, a contact sheet.")] = False,

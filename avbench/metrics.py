@@ -226,13 +226,13 @@ def _fast_pooled_auc(scores: pd.DataFrame, codes: np.ndarray, n_targets: int,
     wins = np.zeros((n_targets, n_targets))
     n_neg = np.bincount(codes[~pos], minlength=n_targets).astype(float)
     n_pos = np.bincount(pos_codes, minlength=n_targets).astype(float)
-    for l in range(n_targets):
-        neg = np.sort(values[~pos & (codes == l)])
+    for neg_target in range(n_targets):
+        neg = np.sort(values[~pos & (codes == neg_target)])
         if len(neg) == 0:
             continue
         below = np.searchsorted(neg, pos_values, side="left")
         ties = np.searchsorted(neg, pos_values, side="right") - below
-        wins[:, l] = np.bincount(pos_codes, weights=below + 0.5 * ties, minlength=n_targets)
+        wins[:, neg_target] = np.bincount(pos_codes, weights=below + 0.5 * ties, minlength=n_targets)
     num = ((counts @ wins) * counts).sum(axis=1)
     den = (counts @ n_pos) * (counts @ n_neg)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from avbench.data.index import DatasetIndex, IndexOptions
 from avbench.errors import UsageError
+from avbench.registry import Registry
 
 DEFAULT_DATASET = "synthetic"  # avbench makes it itself (avbench.synth)
-from avbench.registry import Registry
 
 
 def parse_data_spec(spec: str) -> tuple[str, Path | None]:

@@ -3,10 +3,12 @@
 Identities are split like NVFAIR (about 2/3 train, 1/9 validation, 2/9 test) and
 named like NVFAIR's (``id001``, ``Actor_01``, ``1001`` for its three sources).
 Each identity has a target appearance and, independently, a driver signature
-with a few utterances (its real "driving videos", also written as originals).
-Every target is self-reenacted with each of its own utterances and
+from which any number of utterances (its "driving videos") are drawn.  Every
+target is self-reenacted with its own utterances (also written as originals) and
 cross-reenacted by drivers of its own split, by each generator, so a target's
 videos differ only in who drives them: the situation of the real benchmark.
+Every cross-reenactment has an utterance of its own, so two videos never share a
+motion sequence: what links a driver's videos is their motor style.
 
 Everything is seeded from ``(seed, names)``, so the same seed writes the same
 decoded frames on any machine, in any order and with any number of workers.
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-SYNTH_VERSION = "1"  # bump whenever the written data would change
+SYNTH_VERSION = "2"  # bump whenever the written data would change
 LAYOUTS = ("nvfair", "avaprintdb")
 SOURCES = ("NVIDIA-VC-subset", "RAVDESS", "CREMA-D")
 AVAPRINT_GEN = {"facevid2vid": "LIVE", "tps": "HUNY", "lia": "GAGA", "original": "ORIG"}
@@ -39,21 +41,22 @@ _SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "IT
 class SynthConfig:
     """What to generate; the defaults are the embedded default dataset."""
 
-    identities: int = 36
+    identities: int = 72  # 49 train drivers: fewer let a model memorise them (README)
     seed: int = 0
     layout: str = "nvfair"
     size: int = 128  # frame side in pixels (decoded at 128 anyway)
     self_per_generator: int = 2  # self-reenactments per target and generator
-    cross_per_generator: int = 5  # cross-reenactments per target and generator
+    cross_per_generator: int = 2  # cross-reenactments per target and generator
     min_frames: int = 96
     max_frames: int = 112
     generators: tuple[str, ...] = ("facevid2vid", "tps", "lia")
 
     @property
     def utterances(self) -> int:
-        """Driving videos per identity: each generator self-reenacts with its own ones,
-        so no two self-reenactments of a target share a motion sequence (otherwise a
-        single frame would match them)."""
+        """Self-reenactment utterances per identity (written as its originals): each
+        generator self-reenacts with its own ones, so no two self-reenactments of a target
+        share a motion sequence (otherwise a single frame would match them).  Cross-
+        reenactments draw further utterances, one per video."""
         return self.self_per_generator * len(self.generators)
 
 
@@ -124,12 +127,17 @@ def _names(n: int, layout: str) -> list[tuple[str, str]]:
 
 
 def _clip_name(identity: str, source: str, k: int) -> str:
-    if source == "RAVDESS":
+    """The k-th recording's name in its corpus' convention (unique per identity)."""
+    if source == "RAVDESS":  # emotion 1-8, intensity 1-2, statement 1-2, repetition 1-2
+        if k >= 64:
+            raise ValueError(f"{identity}: RAVDESS-style names allow 64 clips per actor, need {k + 1}")
         actor = int(identity.split("_")[1])
-        return f"01-01-{k % 8 + 1:02d}-01-{k // 8 + 1:02d}-01-{actor:02d}"
-    if source == "CREMA-D":
+        return f"01-01-{k % 8 + 1:02d}-{k // 8 % 2 + 1:02d}-{k // 16 % 2 + 1:02d}-{k // 32 + 1:02d}-{actor:02d}"
+    if source == "CREMA-D":  # 12 sentences x 6 emotions
+        if k >= len(_SENTENCES) * len(_EMOTIONS):
+            raise ValueError(f"{identity}: CREMA-D-style names allow 72 clips per actor, need {k + 1}")
         num = identity.lstrip("C")
-        return f"{num}_{_SENTENCES[k % len(_SENTENCES)]}_{_EMOTIONS[k % len(_EMOTIONS)]}_XX"
+        return f"{num}_{_SENTENCES[k % len(_SENTENCES)]}_{_EMOTIONS[k // len(_SENTENCES)]}_XX"
     return f"{identity}_utt{k:02d}"
 
 
@@ -140,6 +148,7 @@ def make_plan(config: SynthConfig) -> Plan:
         raise ValueError("need 2 <= min_frames <= max_frames")
     counts = split_counts(config.identities)
     names = _names(config.identities, config.layout)
+    sources = dict(names)
     order = stable_rng(config.seed, "split").permutation(len(names))
     splits = ["train"] * counts["train"] + ["val"] * counts["val"] + ["test"] * counts["test"]
     split_of = {names[i][0]: splits[rank] for rank, i in enumerate(order)}
@@ -149,48 +158,52 @@ def make_plan(config: SynthConfig) -> Plan:
         from avbench.data.avaprintdb import assign_dev_splits
 
         split_of.update(assign_dev_splits([n for n, s in split_of.items() if s != "test"]))
-    identities: dict[str, Identity] = {}
-    for i in order:
-        name, source = names[i]
-        rng = stable_rng(config.seed, name, "clips")
-        frames = tuple(int(rng.integers(config.min_frames, config.max_frames + 1))
-                       for _ in range(config.utterances))
-        clips = tuple(_clip_name(name, source, k) for k in range(config.utterances))
+    # Cross-reenactments first: each gets a fresh utterance of its driver (clip numbers after
+    # the self-reenactment ones), so no motion sequence is shared between two videos and a
+    # model cannot match drivers by recognising a recording instead of a motor style.
+    n_clips = dict.fromkeys(split_of, config.utterances)
+    cross: dict[str, list[tuple[str, str, int]]] = {}  # target -> (generator, driver, clip)
+    for target in sorted(split_of):
+        peers = sorted(p for p, s in split_of.items() if s == split_of[target] and p != target)
+        n = config.cross_per_generator
+        drivers = _spread(peers, n * len(config.generators), stable_rng(config.seed, target, "cross"))
+        for g, gen in enumerate(config.generators):
+            for driver in drivers[g * n:(g + 1) * n]:
+                cross.setdefault(target, []).append((gen, driver, n_clips[driver]))
+                n_clips[driver] += 1
+    identities = {}
+    for name in sorted(split_of):
+        source = sources[name]
+        frames = tuple(int(stable_rng(config.seed, name, "clip", k).integers(config.min_frames,
+                                                                              config.max_frames + 1))
+                       for k in range(n_clips[name]))
+        clips = tuple(_clip_name(name, source, k) for k in range(n_clips[name]))
         identities[name] = Identity(name, source, split_of[name], clips, frames)
-    plan = Plan(config, dict(sorted(identities.items())))
-    for ident in plan.identities.values():
+    plan = Plan(config, identities)
+    for ident in identities.values():
+        # Originals: the identity's own recordings used for its self-reenactments.  (The cross
+        # drivers' recordings are not written: no protocol trains or tests on originals.)
         for k in range(config.utterances):
             plan.videos.append(_video(config, ident, ident, k, "original"))
-        peers = [p for p in plan.identities.values() if p.split == ident.split and p.name != ident.name]
-        pairs = [(p, k) for p in peers for k in range(config.utterances)]
-        rng = stable_rng(config.seed, ident.name, "cross")
-        # Cross (driver, clip) pairs are distinct across generators while enough exist.
-        chosen = _spread(pairs, config.cross_per_generator * len(config.generators), rng)
         for g, gen in enumerate(config.generators):
             for j in range(config.self_per_generator):
                 plan.videos.append(_video(config, ident, ident, g * config.self_per_generator + j, gen))
-            n = config.cross_per_generator
-            mine = [chosen[(g * n + i) % len(chosen)] for i in range(n)] if chosen else []
-            for driver, k in mine:
-                plan.videos.append(_video(config, ident, driver, k, gen))
+            for gen_, driver, k in cross.get(ident.name, []):
+                if gen_ == gen:
+                    plan.videos.append(_video(config, ident, identities[driver], k, gen))
     return plan
 
 
-def _spread(pairs: list, n: int, rng: np.random.Generator) -> list:
-    """Pick ``n`` (driver, clip) pairs, as many distinct drivers as possible."""
-    by_driver: dict[str, list] = {}
-    for p in pairs:
-        by_driver.setdefault(p[0].name, []).append(p)
-    drivers = list(by_driver)
-    rng.shuffle(drivers)
-    for d in drivers:
-        rng.shuffle(by_driver[d])
-    out: list = []
-    while len(out) < min(n, len(pairs)):
-        for d in drivers:
-            if by_driver[d] and len(out) < n:
-                out.append(by_driver[d].pop())
-    return out
+def _spread(peers: list[str], n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` drivers among ``peers``, each as often as the others (round robin, shuffled)."""
+    if not peers:
+        return []
+    out: list[str] = []
+    while len(out) < n:
+        lap = list(peers)
+        rng.shuffle(lap)
+        out += lap
+    return out[:n]
 
 
 def _video(config: SynthConfig, target: Identity, driver: Identity, k: int, gen: str) -> Video:

@@ -52,24 +52,27 @@ def default_plan():
 
 def test_default_config():
     c = SynthConfig()
-    assert (c.identities, c.seed, c.layout, c.size) == (36, 0, "nvfair", 128)
+    assert (c.identities, c.seed, c.layout, c.size) == (72, 0, "nvfair", 128)
+    assert (c.self_per_generator, c.cross_per_generator) == (2, 2)
     assert c.generators == ("facevid2vid", "tps", "lia")
     assert c.utterances == c.self_per_generator * len(c.generators) == 6
 
 
 def test_default_plan_identities(default_plan):
     ids = default_plan.identities
-    assert len(ids) == 36
-    assert Counter(i.split for i in ids.values()) == split_counts(36)
-    assert Counter(i.source for i in ids.values()) == {s: 12 for s in D.SOURCES}
+    assert len(ids) == 72
+    assert Counter(i.split for i in ids.values()) == split_counts(72) == {"train": 49, "val": 7, "test": 16}
+    assert Counter(i.source for i in ids.values()) == {s: 24 for s in D.SOURCES}
     # NVFAIR-style names per source.
-    assert {n for n, i in ids.items() if i.source == "NVIDIA-VC-subset"} == {f"id{k:03d}" for k in range(1, 13)}
-    assert {n for n, i in ids.items() if i.source == "RAVDESS"} == {f"Actor_{k:02d}" for k in range(1, 13)}
-    assert {n for n, i in ids.items() if i.source == "CREMA-D"} == {str(1000 + k) for k in range(1, 13)}
+    assert {n for n, i in ids.items() if i.source == "NVIDIA-VC-subset"} == {f"id{k:03d}" for k in range(1, 25)}
+    assert {n for n, i in ids.items() if i.source == "RAVDESS"} == {f"Actor_{k:02d}" for k in range(1, 25)}
+    assert {n for n, i in ids.items() if i.source == "CREMA-D"} == {str(1000 + k) for k in range(1, 25)}
     c = default_plan.config
     for i in ids.values():
-        assert len(i.clips) == len(i.frames) == c.utterances
-        assert len(set(i.clips)) == c.utterances
+        # its self-reenactment utterances, then one per cross-reenactment it drives
+        drives = sum(1 for v in default_plan.videos if v.driver == i.name and v.target != i.name)
+        assert len(i.clips) == len(i.frames) == c.utterances + drives
+        assert len(set(i.clips)) == len(i.clips)
         assert all(c.min_frames <= f <= c.max_frames for f in i.frames)
 
 
@@ -78,16 +81,16 @@ def test_default_plan_video_counts(default_plan):
     n = c.identities
     kinds = Counter((v.generator, "self" if v.driver == v.target else "cross")
                     for v in default_plan.videos)
-    assert kinds[("original", "self")] == n * c.utterances == 216
+    assert kinds[("original", "self")] == n * c.utterances == 432
     assert kinds[("original", "cross")] == 0
     for g in c.generators:
-        assert kinds[(g, "self")] == n * c.self_per_generator == 72
-        assert kinds[(g, "cross")] == n * c.cross_per_generator == 180
+        assert kinds[(g, "self")] == n * c.self_per_generator == 144
+        assert kinds[(g, "cross")] == n * c.cross_per_generator == 144
     assert len(default_plan.videos) == n * (c.utterances + len(c.generators)
-                                            * (c.self_per_generator + c.cross_per_generator)) == 972
-    assert D.count_videos(c) == 972
-    assert len({v.path for v in default_plan.videos}) == 972  # no two videos share a file
-    assert len({v.landmarks for v in default_plan.videos}) == 972
+                                            * (c.self_per_generator + c.cross_per_generator)) == 1296
+    assert D.count_videos(c) == 1296
+    assert len({v.path for v in default_plan.videos}) == 1296  # no two videos share a file
+    assert len({v.landmarks for v in default_plan.videos}) == 1296
 
 
 def test_default_plan_cross_drivers_share_the_targets_split(default_plan):
@@ -107,22 +110,27 @@ def test_default_plan_self_reenactments_use_distinct_clips(default_plan):
 
 
 def test_default_plan_spreads_cross_drivers(default_plan):
-    """Cross (driver, clip) pairs are distinct across generators and use as many drivers
-    as the split has, while enough exist (train and test; val has only 2 peers)."""
+    """A target's cross-reenactments use as many distinct drivers as its split has peers,
+    each driver equally often (round robin)."""
     ids = default_plan.identities
     c = default_plan.config
     need = c.cross_per_generator * len(c.generators)
     for name, ident in ids.items():
-        pairs = [(v.driver, v.clip) for v in default_plan.videos
-                 if v.target == name and v.driver != name]
+        drivers = Counter(v.driver for v in default_plan.videos if v.target == name and v.driver != name)
         peers = sum(1 for i in ids.values() if i.split == ident.split) - 1
-        assert len(pairs) == need
-        assert len(set(pairs)) == min(need, peers * c.utterances), name
-        assert len({d for d, _ in pairs}) == min(need, peers), name
-        for g in c.generators:  # within one generator never the same pair twice
-            mine = [(v.driver, v.clip) for v in default_plan.videos
-                    if v.target == name and v.driver != name and v.generator == g]
-            assert len(mine) == len(set(mine)) == c.cross_per_generator
+        assert drivers.total() == need
+        assert len(drivers) == min(need, peers), name
+        assert max(drivers.values()) - min(drivers.values()) <= 1, name
+
+
+def test_every_cross_reenactment_has_its_own_utterance(default_plan):
+    """No motion sequence is shared between two generated videos, so a model can only link
+    a driver's videos by motor style, not by recognising one recording."""
+    used = Counter((v.driver, v.clip) for v in default_plan.videos if v.generator != "original")
+    assert max(used.values()) == 1
+    c = default_plan.config
+    for v in default_plan.videos:  # self clips first, then the cross ones
+        assert (v.clip < c.utterances) == (v.driver == v.target), v
 
 
 def test_default_plan_paths_follow_nvfair(default_plan):
@@ -489,3 +497,11 @@ def test_plugin_registers_synthetic():
     assert spec.name == "synthetic"
     assert spec.factory == "avbench.synth.plugin:build_index"
     assert spec.generators == ("facevid2vid", "tps", "lia")
+
+
+@pytest.mark.parametrize(("identity", "source", "limit"), [("Actor_03", "RAVDESS", 64), ("1003", "CREMA-D", 72)])
+def test_clip_names_are_unique_up_to_the_corpus_limit(identity, source, limit):
+    names = [D._clip_name(identity, source, k) for k in range(limit)]
+    assert len(set(names)) == limit
+    with pytest.raises(ValueError, match=f"{identity}: .* allow {limit} clips per actor"):
+        D._clip_name(identity, source, limit)
