@@ -93,11 +93,24 @@ def list_(kind: Annotated[ListKind, typer.Argument(help="What to list.")]) -> No
         rows = [(s.name, s.summary, f"--data {s.name}:PATH  ({s.layout})", s.plugin)
                 for s in reg.datasets]
     else:
-        rows = [(s.name, s.summary, f"{s.n_points} points, v{s.version}", s.plugin)
+        rows = [(s.name, s.summary, (f"{s.n_points} points" if s.n_points else "points as shipped") + f", v{s.version}", s.plugin)
                 for s in reg.landmark_extractors]
     for row in rows:
         table.add_row(*row)
     out.print(table if rows else f"no {kind.value} registered")
+
+
+def _landmark_table(summary: dict) -> Table:
+    """Failure to acquire and extraction speed per generator, from a result's landmark summary."""
+    table = Table("generator", "videos", "frames", "no face", "failure rate", "extracted frames/s",
+                  "skipped videos", title=f"landmarks: {summary['extractor']} (frames without a face "
+                  f"filled by policy {summary['fill_policy']!r}; frames/s of this run's extraction, - if all cached)")
+    for gen, r in summary["per_generator"].items():
+        fps, rate = r["extracted_fps"], r["failure_rate"]
+        table.add_row(gen, str(r["videos"]), str(r["frames"]), str(r["missing"]),
+                      "-" if rate is None else f"{rate:.2%}", "-" if fps is None else f"{fps:.0f}",
+                      str(r["skipped_videos"]))
+    return table
 
 
 def _frame_table(df, title: str) -> Table:
@@ -177,6 +190,8 @@ def run(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
     force: Annotated[bool, typer.Option(help="Recompute cells already in the results database.")] = False,
+    extractor: Annotated[Optional[str], typer.Option(
+        help="Landmark methods: landmark extractor (avbench list extractors); default: the method's.")] = None,
 ) -> None:
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
     from avbench.progress import progress_bar
@@ -185,12 +200,14 @@ def run(
     from avbench.runner import RunRequest, execute, plan_run, preflight
 
     request = RunRequest(method=method, protocol=protocol, data=data, device=device,
-                         profile=profile, seed=seed)
+                         profile=profile, seed=seed, extractor=extractor)
     err.print("resolving method, protocol and data ...")
     plan = plan_run(_State.registry(), request)
     out.print(f"method [bold]{plan.method.name}[/] ({plan.method.plugin}), protocol "
               f"[bold]{plan.protocol.name}[/] v{plan.protocol.version}, data {plan.index.dataset} "
               f"({len(plan.index.videos)} videos, fingerprint {plan.index.fingerprint})")
+    if plan.extractor is not None:
+        out.print(f"  landmarks: extractor {plan.extractor.name} ({plan.method_overrides['n_points']} points)")
     for cell in plan.cells:
         evals = ", ".join(e.name for e in cell.evals)
         out.print(f"  cell {cell.name}: train on {', '.join(cell.train_generators)}, "
@@ -212,6 +229,9 @@ def run(
     for name, values in table.iterrows():
         grid.add_row(str(name), *[str(v) for v in values])
     out.print(grid)
+    landmarks = next((r.metrics["landmarks"] for r in rows if "landmarks" in r.metrics), None)
+    if landmarks:
+        out.print(_landmark_table(landmarks))
     out.print(f"results: {store.path}")
 
 

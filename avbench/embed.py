@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from avbench.data.loader import ClipSource, stack_clips
+from avbench.data.loader import ClipSource
 
 
 @torch.no_grad()
@@ -16,8 +16,7 @@ def embed_videos(method, source: ClipSource, labels: list, clip_length: int, fab
     method.eval()
     out = []
     for i in range(0, len(labels), batch_size):
-        clips = torch.from_numpy(stack_clips(source, labels[i:i + batch_size], clip_length))
-        clips = fabric.to_device(clips).float().div_(255.0)
+        clips = source.batch(labels[i:i + batch_size], clip_length, fabric.to_device)
         out.append(method.embed(clips).float().cpu().numpy())
     method.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -17,9 +17,9 @@ import pandas as pd
 from avbench.config import TrainingConfig, get_profile
 from avbench.data.index import DatasetIndex, IndexOptions
 from avbench.data.spec import open_dataset
-from avbench.errors import DatasetError, NotAvailableError, UsageError
+from avbench.errors import DatasetError, UsageError
 from avbench.registry import Registry
-from avbench.specs import Cell, InputKind, MethodSpec, ProtocolSpec
+from avbench.specs import Cell, InputKind, LandmarkExtractorSpec, MethodSpec, ProtocolSpec
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -35,6 +35,7 @@ class RunRequest:
     profile: str = "quick"
     seed: int = 0
     method_overrides: dict[str, Any] = field(default_factory=dict)
+    extractor: str | None = None  # landmark methods: extractor plugin (default: the method's config)
 
 
 @dataclass
@@ -46,6 +47,8 @@ class RunPlan:
     training: TrainingConfig
     cells: list[Cell]
     plugins: list = field(default_factory=list)  # LoadedPlugin records, stored with results
+    method_overrides: dict[str, Any] = field(default_factory=dict)  # as resolved: what builds the method
+    extractor: LandmarkExtractorSpec | None = None  # landmark methods only
 
     def clip_length(self, cell: Cell) -> int:
         return cell.clip_length or self.training.clip_length
@@ -71,7 +74,7 @@ def plan_run(registry: Registry, request: RunRequest,
     """Resolve every name before any heavy work, so typos fail in a second."""
     method = registry.methods.get(request.method)
     protocol = registry.protocols.get(request.protocol)
-    training = get_profile(request.profile)
+    training = dataclasses.replace(get_profile(request.profile), **method.schedule_overrides(request.profile))
     if request.device not in DEVICES:
         resolve_device(request.device)  # the usage error, before any slow step
     index = open_dataset(registry, request.data, index_options)
@@ -86,7 +89,36 @@ def plan_run(registry: Registry, request: RunRequest,
                 raise DatasetError(f"protocol {protocol.name!r} trains on generator {g!r}, which "
                                    f"{index.dataset} at {index.root} does not have "
                                    f"(it has: {', '.join(index.generators)})")
-    return RunPlan(request, method, protocol, index, training, cells, list(registry.plugins.loaded))
+    overrides, extractor = dict(request.method_overrides), None
+    if method.input == InputKind.LANDMARKS:
+        overrides, extractor = _landmark_overrides(registry, method, request, index)
+    elif request.extractor:
+        raise UsageError(f"--extractor {request.extractor}: method {method.name!r} reads raw frames, "
+                         "not landmarks")
+    return RunPlan(request, method, protocol, index, training, cells, list(registry.plugins.loaded),
+                   overrides, extractor)
+
+
+def _landmark_overrides(registry: Registry, method: MethodSpec, request: RunRequest,
+                        index: DatasetIndex) -> tuple[dict[str, Any], LandmarkExtractorSpec]:
+    """The extractor a landmark method reads, and its point count, as method config."""
+    config_cls = method.load().Config
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    if "extractor" not in fields or "n_points" not in fields:
+        raise UsageError(f"landmark method {method.name!r}: its Config needs fields `extractor` and "
+                         "`n_points` (the runner fills them in from the extractor)")
+    name = request.extractor or request.method_overrides.get("extractor") or fields["extractor"].default
+    spec = registry.landmark_extractors.get(name)
+    n_points = spec.n_points
+    if spec.source == "dataset":
+        shipped = index.videos.loc[index.videos["landmarks"] != "", "landmarks"]
+        if shipped.empty:
+            raise DatasetError(f"--extractor dataset: {index.dataset} at {index.root} ships no landmark "
+                               "files; use --extractor mediapipe")
+        import numpy as np
+
+        n_points = int(np.load(index.root / shipped.iloc[0], mmap_mode="r").shape[1])
+    return {**request.method_overrides, "extractor": spec.name, "n_points": n_points}, spec
 
 
 def build_method(spec: MethodSpec, overrides: dict[str, Any] | None = None):
@@ -122,25 +154,23 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
     """
     import torch
 
-    from avbench.data.frame_cache import FrameCache
-    from avbench.data.loader import ClipSource, stack_clips
     from avbench.method import check_embeddings
-    from avbench.paths import default_cache_dir
 
-    method = build_method(plan.method, plan.request.method_overrides)
-    if plan.method.input != InputKind.FRAMES:
-        raise NotAvailableError(f"method {plan.method.name!r} reads landmarks; landmark extraction "
-                                "is not part of this build yet (issue #5)")
+    method = build_method(plan.method, plan.method_overrides)
     videos = plan.index.select("test")
     if videos.empty:
         raise DatasetError(f"{plan.index.dataset} at {plan.index.root} has no test videos to check "
                            "the method on; see `avbench data index` for what was indexed")
-    first = videos.iloc[:1]
     # The same clip path as training and evaluation, so the check covers what will run.
-    source = ClipSource(plan.index.root, first, FrameCache(cache_dir or default_cache_dir()))
+    few = videos.iloc[:1 if plan.method.input == InputKind.FRAMES else 4]  # a face may be missing in one
+    source, report = clip_source(plan, few, cache_dir, workers=1)
+    if not source.arrays:
+        raise DatasetError(f"{plan.extractor.name if plan.extractor else 'decoding'} gave nothing usable "
+                           f"for the first test videos of {plan.index.dataset}: "
+                           + "; ".join(f"{r.path}: {r.skipped}" for r in report.skipped))
+    first = videos.loc[[next(iter(source.arrays))]]
     t = plan.clip_length(plan.cells[0])
-    clips = stack_clips(source, [first.index[0]] * 2, t)
-    batch = torch.from_numpy(clips).float().div_(255.0)
+    batch = source.batch([first.index[0]] * 2, t, lambda x: x)
     method.eval()
     with torch.no_grad():
         emb = method.embed(batch)
@@ -150,6 +180,30 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
         embedding_dim=int(emb.shape[1]), clip_shape=tuple(batch.shape[1:]),
         video=str(first["path"].iloc[0]), config=dataclasses.asdict(method.config),
     )
+
+
+def clip_source(plan: RunPlan, videos: pd.DataFrame, cache_dir: Path | None = None,
+                workers: int | None = None, progress=None):
+    """The method's input for ``videos``: decoded frames, or landmarks from the plan's extractor.
+
+    Returns the :class:`~avbench.data.loader.ClipSource` and, for landmark methods, the
+    extraction report (videos without any detected face are left out of the source and
+    listed there).
+    """
+    from avbench.data.frame_cache import FrameCache
+    from avbench.data.loader import ClipSource
+    from avbench.paths import default_cache_dir
+
+    root = Path(cache_dir or default_cache_dir())
+    if plan.method.input == InputKind.FRAMES:
+        return ClipSource.from_frames(plan.index.root, videos, FrameCache(root),
+                                      progress=(lambda d, n: progress("decode", d, n)) if progress else None), None
+    from avbench.landmarks.extract import extract_landmarks
+
+    arrays, report = extract_landmarks(
+        plan.index.root, videos, plan.extractor, root, workers=workers,
+        progress=(lambda d, n: progress(f"landmarks ({plan.extractor.name})", d, n)) if progress else None)
+    return ClipSource(arrays, InputKind.LANDMARKS), report
 
 
 @dataclass
@@ -169,12 +223,9 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     """
     import torch
 
-    from avbench.data.frame_cache import FrameCache
-    from avbench.data.loader import ClipSource
     from avbench.embed import embed_videos
     from avbench.evaluation import verification_pairs
     from avbench.metrics import summarize
-    from avbench.paths import default_cache_dir
     from avbench.provenance import environment, git_commit
     from avbench.results import ResultRow, ResultsStore, default_db_path, make_run_key
     from avbench.scores import score_table, write_scores
@@ -185,7 +236,6 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     out_dir = Path(out_dir or Path(store.path).parent / "runs")
     device = resolve_device(req.device)
     fabric = make_fabric(device, plan.training.precision)
-    cache = FrameCache(cache_dir or default_cache_dir())
     index = plan.index
     env = environment(device)
     commit = git_commit()
@@ -193,7 +243,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     outcomes = []
     for cell in plan.cells:
         t = plan.clip_length(cell)
-        method_cfg = dataclasses.asdict(plan.method.load().Config(**req.method_overrides))
+        method_cfg = dataclasses.asdict(plan.method.load().Config(**plan.method_overrides))
         training = dataclasses.replace(plan.training, clip_length=t).as_dict()
         config = {"method": method_cfg, "training": training, "profile": req.profile}
         keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name,
@@ -208,10 +258,12 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         tests = {ev.name: index.select("test", ev.generators) for ev in cell.evals}
         needed = pd.concat([train, val, *tests.values()])
         needed = needed[~needed.index.duplicated()]
-        source = ClipSource(index.root, needed, cache,
-                            progress=(lambda d, n: progress("decode", d, n)) if progress else None)
+        source, report = clip_source(plan, needed, cache_dir, progress=progress)
+        usable = set(source.arrays)
+        train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
+        tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
         torch.manual_seed(req.seed)
-        method = build_method(plan.method, req.method_overrides)
+        method = build_method(plan.method, plan.method_overrides)
         run_dir = out_dir / plan.method.name / plan.protocol.name / f"{cell.name}-{req.seed}"
         result = train_cell(method, fabric, train, val, source, dataclasses.replace(plan.training, clip_length=t),
                             t, req.seed, run_dir / "best.ckpt",
@@ -237,6 +289,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
             metrics = summarize(scores, seed=req.seed)
             metrics["best_val_auc"] = result.best_val_auc
             metrics["best_epoch"] = result.best_epoch
+            if report is not None:
+                metrics["landmarks"] = report.summary()
             rows.append(store.add(ResultRow(
                 method=plan.method.name, protocol=plan.protocol.name,
                 protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,

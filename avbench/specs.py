@@ -67,6 +67,13 @@ class MethodSpec(_Spec):
     """
 
     input: InputKind = InputKind.FRAMES
+    # Per-profile changes to the training schedule, for methods whose cost differs a lot
+    # from the frame models' (a landmark model trains 1000x faster on a CPU): recorded with
+    # every result like the rest of the schedule.  {"quick": {"clip_length": 64, ...}}
+    profile_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    def schedule_overrides(self, profile: str) -> dict[str, Any]:
+        return dict(dict(self.profile_overrides).get(profile, ()))
 
 
 @dataclass(frozen=True)
@@ -125,10 +132,13 @@ class DatasetSpec(_Spec):
 class LandmarkExtractorSpec(_Spec):
     """A facial-landmark extractor used by landmark methods.
 
-    ``factory`` resolves to a class whose instances map a (N, H, W) uint8 frame stack
-    to (N, n_points, 2) float32 landmarks (NaN where no face was found); ``version``
-    is part of the landmark cache key.
+    ``source = "frames"``: ``factory`` resolves to a class whose instances map a
+    (N, H, W) uint8 grayscale frame stack to (N, n_points, C) float32 landmarks in pixels,
+    NaN rows where no face was found; avbench runs it in worker processes and caches the
+    result per video and ``version``.  ``source = "dataset"``: the landmarks shipped with the
+    dataset (the index's ``landmarks`` column) are read as they are; ``factory`` is unused.
     """
 
-    n_points: int = 0
+    n_points: int = 0  # 0: as many as the dataset ships
     version: str = "1"
+    source: str = "frames"  # frames | dataset

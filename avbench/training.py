@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from avbench.config import TrainingConfig
-from avbench.data.loader import ClipSource, balanced_batches, stack_clips
+from avbench.data.loader import ClipSource, balanced_batches
 from avbench.embed import embed_videos
 from avbench.evaluation import verification_pairs
 from avbench.metrics import per_target_auc
@@ -90,8 +90,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         losses = []
         for _ in range(cfg.steps_per_epoch):
             labels = next(batches)
-            clips = torch.from_numpy(stack_clips(source, labels, clip_length, rng))
-            clips = fabric.to_device(clips).float().div_(255.0)
+            clips = source.batch(labels, clip_length, fabric.to_device, rng)
             d = fabric.to_device(torch.tensor([drivers[x] for x in train.loc[labels, "driver"]]))
             t = fabric.to_device(torch.tensor([targets[x] for x in train.loc[labels, "target"]]))
             loss = model.loss(clips, d, t)

@@ -4,8 +4,8 @@ Registered through the ``avbench`` entry-point group like any third-party plugin
 One method per module; this module only lists them (lazily: ``factory`` names the
 class, so torch is imported only for the method a run selects).
 
-The F5C and ResNet18 families (issue #4) are here; the landmark baselines arrive
-with #5.
+Raw-frame methods (F5C and ResNet18 families) and the landmark baselines (NVFAIR's
+landmark-distance temporal CNN, ST-GCN) are here.
 """
 
 from avbench.hookspecs import hookimpl
@@ -14,6 +14,16 @@ from avbench.specs import InputKind, MethodSpec
 F5C_CITATION = ("M. Chapariniya, J.-M. Odobez, V. Dellwo, T. Vukovic: Micro-Expression-Aware "
                 "Avatar Fingerprinting via Inter-Frame Feature Differencing. "
                 "arXiv:2604.23247, 2026")
+
+NVFAIR_CITATION = ("E. Prashnani, M. Goebel, B. S. Manjunath, C.-H. Peng, Q. Gao: Avatar "
+                   "Fingerprinting for Authorized Use of Synthetic Talking-Head Videos. ECCV 2024")
+AVAPRINTDB_CITATION = ("Pedrouzo-Rodriguez et al.: AVAPrintDB, arXiv:2603.26934, 2025; ST-GCN: Yan, "
+                       "Xiong, Lin, AAAI 2018")
+
+# Landmark models cost ~1000x less per clip than the frame models, so their CPU-sized "quick"
+# schedule can afford the paper's clip length and batch; it still takes about a minute.
+LANDMARK_QUICK = (("quick", (("clip_length", 64), ("identities_per_batch", 16), ("videos_per_identity", 8),
+                             ("epochs", 10), ("steps_per_epoch", 40), ("val_every", 2))),)
 
 BUILTIN_METHODS: list[MethodSpec] = [
     # F5C family: the paper's model and its representation ablation (Table VI, overall AUC).
@@ -43,6 +53,15 @@ BUILTIN_METHODS: list[MethodSpec] = [
     MethodSpec(name="resnet18_static", factory="avbench_methods.resnet18:ResNet18Static",
                input=InputKind.FRAMES, citation=F5C_CITATION,
                summary="ResNet-18 on the centre frame only (Table VIII: 0.581 AUC)"),
+    # Landmark baselines (read landmarks from an extractor plugin; default mediapipe).
+    MethodSpec(name="nvfair_ldmk_tcnn", factory="avbench_methods.nvfair_ldmk_tcnn:NvfairLandmarkTCNN",
+               input=InputKind.LANDMARKS, citation=NVFAIR_CITATION, profile_overrides=LANDMARK_QUICK,
+               summary="NVFAIR baseline: pairwise landmark distances per frame, temporal CNN, "
+                       "contrastive loss with time-shuffled negatives"),
+    MethodSpec(name="stgcn", factory="avbench_methods.stgcn:STGCN", input=InputKind.LANDMARKS,
+               citation=AVAPRINTDB_CITATION, profile_overrides=LANDMARK_QUICK,
+               summary="ST-GCN on the facial-landmark graph (AVAPrintDB 109-point Delaunay graph; "
+                       "68-point iBUG graph), torch-geometric"),
 ]
 
 

@@ -71,3 +71,24 @@ def readme_block(lang: str, first_line: str) -> str:
     matches = [b for b in blocks if b.splitlines()[0].strip() == first_line]
     assert len(matches) == 1, f"README must hold exactly one ```{lang} block starting {first_line!r}"
     return matches[0]
+
+
+class FakeExtractor:
+    """A landmark extractor with a known answer, for extraction tests (importable by workers).
+
+    Every frame gives 68 points at (mean intensity, frame index); frames whose index is a
+    multiple of 4 have "no face" (NaN), and so does every frame of a black video.  ``calls``
+    counts the videos it processed in this process.
+    """
+
+    calls = 0
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        type(self).calls += 1
+        n = len(frames)
+        out = np.zeros((n, 68, 2), np.float32)
+        out[..., 0] = frames.reshape(n, -1).mean(1)[:, None]
+        out[..., 1] = np.arange(n)[:, None]
+        out[::4] = np.nan
+        out[frames.reshape(n, -1).max(1) == 0] = np.nan
+        return out

@@ -14,6 +14,12 @@ def test_list_protocols_and_datasets(run_cli):
         assert name in r.stdout
     r = run_cli("list", "datasets")
     assert "nvfair" in r.stdout and "avaprintdb" in r.stdout
+    r = run_cli("list", "extractors")
+    assert r.returncode == 0, r.stderr
+    rows = {ln.split("│")[1].strip(): ln for ln in r.stdout.splitlines() if ln.count("│") >= 4}
+    assert {"mediapipe", "face_alignment", "dataset"} <= set(rows)
+    assert "478 points" in rows["mediapipe"] and "68 points" in rows["face_alignment"]
+    assert "points as shipped" in rows["dataset"]
 
 
 def test_unknown_method_exits_2_listing_names(run_cli, tmp_path):

@@ -46,3 +46,27 @@ def test_force_recomputes_and_seed_is_reproducible(tiny_synthetic, tmp_path):
     assert len(store) == 2
     assert second.run_key == first.run_key
     assert second.metrics["mean_target_auc"] == first.metrics["mean_target_auc"]  # same seed, CPU
+
+
+@pytest.mark.parametrize(("method", "extractor", "n_points"), [("nvfair_ldmk_tcnn", "dataset", 68),
+                                                                ("stgcn", "dataset", 68),
+                                                                ("stgcn", "mediapipe", 478)])
+def test_landmark_methods_end_to_end(method, extractor, n_points, tiny_synthetic, tmp_path):
+    pytest.importorskip("torch_geometric")
+    if extractor == "mediapipe":
+        pytest.importorskip("mediapipe")
+    reg = load_registry()
+    plan = plan_run(reg, RunRequest(method=method, protocol="per_gen", device="cpu", profile="smoke",
+                                    data=f"synthetic:{tiny_synthetic}", extractor=extractor))
+    assert plan.method_overrides == {"extractor": extractor, "n_points": n_points}
+    store = ResultsStore(tmp_path / "results.sqlite")
+    rows = [r for o in execute(plan, store=store, cache_dir=tmp_path / "cache") for r in o.rows]
+    assert len(rows) == 4
+    for row in rows:
+        assert 0.0 <= row.main_score <= 1.0
+        assert row.config["method"]["extractor"] == extractor and row.config["method"]["n_points"] == n_points
+        ldmk = row.metrics["landmarks"]
+        assert ldmk["extractor"] == extractor and ldmk["fill_policy"] == "interpolate"
+        assert ldmk["frames"] > 0 and ldmk["skipped_videos"] == []
+        assert 0.0 <= ldmk["failure_rate"] <= 0.1
+        assert set(read_scores(row.score_file)["a_generator"]) <= set(row.test_generators)

@@ -62,3 +62,31 @@ def test_listing_does_not_import_torch_or_model_code():
             "print(sorted(m for m in ('torch', 'pandas', 'av') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "torch" not in out.stdout
+
+
+def test_landmark_plan_resolves_extractor_points_and_schedule(tiny_synthetic):
+    reg = load_registry()
+    data = f"synthetic:{tiny_synthetic}"
+    plan = plan_run(reg, RunRequest(method="stgcn", protocol="overall", data=data, device="cpu"))
+    assert plan.extractor.name == "mediapipe"  # the method's default
+    assert plan.method_overrides == {"extractor": "mediapipe", "n_points": 478}
+    # quick is resized for landmark models (cheap): the paper's clip length and batch
+    assert (plan.training.clip_length, plan.training.batch_size, plan.training.steps_per_epoch) == (64, 128, 40)
+    smoke = plan_run(reg, RunRequest(method="stgcn", protocol="overall", data=data, device="cpu",
+                                     profile="smoke", extractor="dataset"))
+    assert smoke.training.clip_length == 8  # no override for smoke
+    assert smoke.method_overrides == {"extractor": "dataset", "n_points": 68}  # read from the .npy files
+
+
+def test_unknown_extractor_suggests_names(tiny_synthetic):
+    from avbench.registry import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="mediapipe"):
+        plan_run(load_registry(), RunRequest(method="stgcn", protocol="overall", device="cpu",
+                                             data=f"synthetic:{tiny_synthetic}", extractor="mediapip"))
+
+
+def test_extractor_for_a_frame_method_is_a_usage_error(tiny_synthetic):
+    with pytest.raises(UsageError, match="--extractor dataset: method 'f5c_featdiff' reads raw frames"):
+        plan_run(load_registry(), RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                             data=f"synthetic:{tiny_synthetic}", extractor="dataset"))

@@ -16,30 +16,53 @@ import pandas as pd
 
 from avbench.data.clips import eval_start, take_clip, train_start
 from avbench.data.frame_cache import FrameCache
+from avbench.specs import InputKind
 
 
 class ClipSource:
-    """The decoded frames of a set of videos, memory-mapped from the cache.
+    """Per-video arrays, (N, ...) along time, from which clips are cut.
 
-    Decoding happens once, up front, with progress reported; later epochs and runs
-    only read the cache.
+    One source serves both input kinds: decoded frames (``(N, H, W)`` uint8,
+    memory-mapped from the frame cache; batches gain a channel axis and leave as uint8,
+    scaled to [0, 1] on the device) and landmarks (``(N, P, C)`` float32, from the
+    landmark cache).  Decoding or extraction happens once, up front, with progress
+    reported; later epochs and runs only read the caches.
     """
 
-    def __init__(self, root: Path, videos: pd.DataFrame, cache: FrameCache,
-                 progress: Callable[[int, int], None] | None = None):
-        self.videos = videos
-        self.frames: dict = {}
+    def __init__(self, arrays: dict, kind: InputKind):
+        self.arrays = arrays
+        self.kind = kind
+
+    @classmethod
+    def from_frames(cls, root: Path, videos: pd.DataFrame, cache: FrameCache,
+                    progress: Callable[[int, int], None] | None = None) -> ClipSource:
+        arrays = {}
         for k, (label, rel) in enumerate(videos["path"].items()):
-            self.frames[label] = cache.frames(root / rel)
+            arrays[label] = cache.frames(root / rel)
             if progress:
                 progress(k + 1, len(videos))
+        return cls(arrays, InputKind.FRAMES)
 
     def clip(self, label, clip_length: int, rng: np.random.Generator | None = None) -> np.ndarray:
-        """A (T, H, W) uint8 clip: random start if ``rng`` is given, else centred."""
-        frames = self.frames[label]
-        n = len(frames)
+        """A (T, ...) clip: random start if ``rng`` is given, else centred."""
+        arr = self.arrays[label]
+        n = len(arr)
         start = train_start(n, clip_length, rng) if rng is not None else eval_start(n, clip_length)
-        return take_clip(frames, start, clip_length)
+        return take_clip(arr, start, clip_length)
+
+    def stack(self, labels: list, clip_length: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Frames (B, T, 1, H, W) uint8, or landmarks (B, T, P, C) float32."""
+        clips = np.stack([self.clip(lb, clip_length, rng) for lb in labels])
+        return clips[:, :, None] if self.kind == InputKind.FRAMES else clips
+
+    def batch(self, labels: list, clip_length: int, device_put: Callable,
+              rng: np.random.Generator | None = None):
+        """The method's input tensor on the device: frames scaled to [0, 1] there (uint8
+        travels 4x lighter), landmarks as they are."""
+        import torch
+
+        x = device_put(torch.from_numpy(self.stack(labels, clip_length, rng)))
+        return x.float().div_(255.0) if self.kind == InputKind.FRAMES else x.float()
 
 
 def balanced_batches(videos: pd.DataFrame, identities: int, per_identity: int,
@@ -60,9 +83,3 @@ def balanced_batches(videos: pd.DataFrame, identities: int, per_identity: int,
             pool = by_driver[d]
             batch += list(rng.choice(pool, per_identity, replace=len(pool) < per_identity))
         yield batch
-
-
-def stack_clips(source: ClipSource, labels: list, clip_length: int,
-                rng: np.random.Generator | None = None) -> np.ndarray:
-    """(B, T, 1, H, W) uint8."""
-    return np.stack([source.clip(lb, clip_length, rng) for lb in labels])[:, :, None]

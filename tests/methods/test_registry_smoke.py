@@ -1,4 +1,4 @@
-"""Every registered frame method builds from its paper defaults, embeds, and trains one step."""
+"""Every registered method builds from its paper defaults, embeds, and trains one step."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from avbench.registry import load_registry
 from avbench.specs import InputKind
 
 FRAME_METHODS = sorted(s.name for s in load_registry().methods if s.input == InputKind.FRAMES)
+LANDMARK_METHODS = sorted(s.name for s in load_registry().methods if s.input == InputKind.LANDMARKS)
 
 # Parameters a method leaves without gradient on purpose, by method name (none so far).
 UNUSED_BY_DESIGN: dict[str, set[str]] = {}
@@ -19,16 +20,24 @@ def test_the_builtin_families_are_registered():
     expected = {f"{family}_{cond}" for family in ("f5c", "resnet18")
                 for cond in ("featdiff", "pixeldiff", "rawfeat", "static")}
     assert expected <= set(FRAME_METHODS)
+    assert {"nvfair_ldmk_tcnn", "stgcn"} <= set(LANDMARK_METHODS)
 
 
-@pytest.mark.parametrize("name", FRAME_METHODS)
+def _inputs(kind: InputKind, n_points: int = 478) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    if kind == InputKind.FRAMES:
+        return torch.rand(4, 4, 1, 128, 128, generator=g)
+    return 64 + 20 * torch.rand(4, 12, n_points, 3, generator=g)  # pixel coordinates
+
+
+@pytest.mark.parametrize("name", FRAME_METHODS + LANDMARK_METHODS)
 def test_method_builds_embeds_and_backpropagates(name):
     spec = load_registry().methods.get(name)
     cls = spec.load()
-    assert issubclass(cls, Method) and cls.input_kind == InputKind.FRAMES
+    assert issubclass(cls, Method) and cls.input_kind == spec.input
     torch.manual_seed(0)
     method = cls.from_overrides()  # paper defaults
-    clips = torch.rand(4, 4, 1, 128, 128, generator=torch.Generator().manual_seed(0))
+    clips = _inputs(spec.input)
 
     method.eval()
     with torch.no_grad():

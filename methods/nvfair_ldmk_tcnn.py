@@ -1,0 +1,121 @@
+"""NVFAIR's landmark-distance baseline: per-frame pairwise landmark distances -> temporal CNN.
+
+Paper: Prashnani, Goebel, Manjunath, Peng, Gao, "Avatar Fingerprinting for Authorized Use of
+Synthetic Talking-Head Videos", ECCV 2024.  Its input is the per-frame set of Euclidean
+distances between facial landmarks, normalised by face scale; a temporal CNN maps a clip of
+them to a driver embedding; training is contrastive: positives are clips of the same driver
+on any target, negatives other drivers (including on the same target), and time-shuffled
+clips of the same driver are extra negatives, so the model must use the dynamics, not only
+the set of poses.  Loss per anchor a: -log N / (N + Q + R), with N, Q, R the summed
+similarities exp(-||a - b||^2 / tau) to positives, negatives and the shuffled clips.
+
+The paper does not publish its layer sizes; the choices here (documented, in ``Config``):
+
+* distances between the points of the landmark layout (MediaPipe: AVAPrintDB's 109-point
+  subset, 5,886 distances; 68-point layouts: 2,278), in units of the inner-eye-corner distance
+  (:mod:`avbench.landmarks.normalise`), so face size and position drop out;
+* a 1x1 temporal convolution (a per-frame linear map) to 256 channels, then four residual
+  temporal blocks (kernel 5, dilations 1, 2, 4, 8: a receptive field of 61 frames, about the
+  T = 64 clip), each Conv1d + BatchNorm + ReLU;
+* mean and standard deviation over time (statistics pooling: a driver's style is in how its
+  motion varies), Linear 512 -> 128, L2 normalisation;
+* tau = 0.5 on squared distances between unit vectors (range 0..4); the time-shuffled clip of
+  every clip in the batch is embedded too (one extra forward pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from avbench.landmarks.layouts import layout_for
+from avbench.landmarks.normalise import normalise_points
+from avbench.method import Method
+from avbench.specs import InputKind
+
+
+def pairwise_distances(points: Tensor) -> Tensor:
+    """(B, T, P, 2) -> (B, T, P(P-1)/2): Euclidean distance of every unordered pair, i < j."""
+    p = points.shape[2]
+    i, j = torch.triu_indices(p, p, offset=1, device=points.device)
+    return torch.linalg.vector_norm(points[:, :, i] - points[:, :, j], dim=-1)
+
+
+def nvfair_contrastive_loss(anchors: Tensor, drivers: Tensor, shuffled: Tensor | None, tau: float) -> Tensor:
+    """Mean over anchors of -log N / (N + Q + R) (see the module docstring).
+
+    Args:
+        anchors: (B, D) embeddings of the clips.
+        drivers: (B,) driver labels.
+        shuffled: (B, D) embeddings of the time-shuffled clips, row k shuffles clip k (None: no R).
+        tau: similarity temperature.
+    """
+    same = drivers[:, None] == drivers[None, :]
+    eye = torch.eye(len(drivers), dtype=torch.bool, device=anchors.device)
+    sim = torch.exp(-torch.cdist(anchors, anchors).pow(2) / tau)
+    pos = (sim * (same & ~eye)).sum(1)
+    neg = (sim * ~same).sum(1)
+    shuf = torch.zeros_like(pos)
+    if shuffled is not None:  # shuffled clips of the anchor's own driver
+        shuf = (torch.exp(-torch.cdist(anchors, shuffled).pow(2) / tau) * same).sum(1)
+    has_pos = (same & ~eye).any(1)
+    if not bool(has_pos.any()):
+        raise ValueError("the NVFAIR contrastive loss needs at least two clips of one driver per batch")
+    loss = -torch.log(pos / (pos + neg + shuf))
+    return loss[has_pos].mean()
+
+
+class TemporalBlock(nn.Module):
+    def __init__(self, channels: int, kernel: int, dilation: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, kernel, padding=dilation * (kernel - 1) // 2,
+                              dilation=dilation, bias=False)
+        self.norm = nn.BatchNorm1d(channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + F.relu(self.norm(self.conv(x)))
+
+
+class NvfairLandmarkTCNN(Method):
+    """Pairwise landmark distances per frame, temporal CNN, statistics pooling, 128-d embedding."""
+
+    input_kind = InputKind.LANDMARKS
+
+    @dataclass(frozen=True)
+    class Config:
+        extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
+        n_points: int = 478  # points the extractor gives; the runner fills it in
+        width: int = 256
+        kernel: int = 5
+        dilations: tuple[int, ...] = (1, 2, 4, 8)
+        embedding_dim: int = 128
+        temperature: float = 0.5  # tau of exp(-||a - b||^2 / tau)
+        shuffled_negatives: bool = True
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        c = self.config
+        self.layout = layout_for(c.n_points)
+        n_dist = self.layout.size * (self.layout.size - 1) // 2
+        self.input_norm = nn.BatchNorm1d(n_dist)
+        self.project = nn.Sequential(nn.Conv1d(n_dist, c.width, 1, bias=False), nn.BatchNorm1d(c.width),
+                                     nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(*(TemporalBlock(c.width, c.kernel, d) for d in c.dilations))
+        self.out = nn.Linear(2 * c.width, c.embedding_dim)
+
+    def embed(self, clips: Tensor) -> Tensor:
+        d = pairwise_distances(normalise_points(clips, self.layout))  # (B, T, F)
+        x = self.blocks(self.project(self.input_norm(d.transpose(1, 2))))  # (B, W, T)
+        stats = torch.cat([x.mean(2), x.std(2, unbiased=False)], dim=1)
+        return F.normalize(self.out(stats), dim=1)
+
+    def loss(self, clips: Tensor, drivers: Tensor, targets: Tensor) -> Tensor:
+        anchors = self.embed(clips)
+        shuffled = None
+        if self.config.shuffled_negatives:
+            order = torch.argsort(torch.rand(clips.shape[:2], device=clips.device), dim=1)
+            shuffled = self.embed(torch.take_along_dim(clips, order[:, :, None, None], dim=1))
+        return nvfair_contrastive_loss(anchors, drivers, shuffled, self.config.temperature)

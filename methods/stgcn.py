@@ -1,0 +1,98 @@
+"""ST-GCN on the facial-landmark graph (AVAPrintDB's landmark-graph baseline).
+
+Paper: Pedrouzo-Rodriguez et al., "AVAPrintDB" (arXiv:2603.26934, 2025), after Yan, Xiong and
+Lin, "Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action Recognition",
+AAAI 2018.  Nodes are the layout's landmarks (MediaPipe: their 109-point subset with its 306
+Delaunay edges; 68-point layouts: the iBUG contour graph, :mod:`avbench.landmarks.layouts`);
+node features are normalised coordinates (nose tip at the origin, unit = inner-eye-corner
+distance).  Each ST-GCN block is a spatial graph convolution (torch_geometric ``GCNConv``,
+applied to every frame's graph at once) followed by a temporal convolution along each node's
+track (kernel 9), BatchNorm, ReLU and a residual connection; temporal and node pooling and a
+linear map give the L2-normalised embedding.  Trained with avbench's default supervised
+contrastive loss.
+
+Choices where the paper is silent (in ``Config``): block widths 64, 64, 128, 128 with temporal
+stride 2 at the third block; an input BatchNorm over (node, coordinate) features as ST-GCN's
+data BN; mean pooling over time and nodes; a 128-d embedding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from avbench.errors import NotAvailableError
+from avbench.landmarks.layouts import layout_for
+from avbench.landmarks.normalise import normalise_points
+from avbench.method import Method
+from avbench.specs import InputKind
+
+
+def _gcn_conv(cin: int, cout: int) -> nn.Module:
+    try:
+        from torch_geometric.nn import GCNConv
+    except ImportError as exc:
+        raise NotAvailableError("the stgcn method needs torch-geometric: pip install 'avbench[graph]'") from exc
+    return GCNConv(cin, cout)
+
+
+class STGCNBlock(nn.Module):
+    """(B, C, T, P) -> (B, C', T', P): graph conv per frame, temporal conv per node, residual."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 9, stride: int = 1):
+        super().__init__()
+        self.gcn = _gcn_conv(cin, cout)
+        self.norm_s = nn.BatchNorm2d(cout)
+        self.tcn = nn.Conv2d(cout, cout, (kernel, 1), (stride, 1), ((kernel - 1) // 2, 0), bias=False)
+        self.norm_t = nn.BatchNorm2d(cout)
+        self.residual = (nn.Identity() if cin == cout and stride == 1 else
+                         nn.Sequential(nn.Conv2d(cin, cout, 1, (stride, 1), bias=False), nn.BatchNorm2d(cout)))
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        b, c, t, p = x.shape
+        nodes = x.permute(0, 2, 3, 1).reshape(b * t, p, c)  # one graph per frame, static edges
+        y = self.gcn(nodes, edge_index).reshape(b, t, p, -1).permute(0, 3, 1, 2)
+        y = F.relu(self.norm_s(y))
+        y = self.norm_t(self.tcn(y))
+        return F.relu(y + self.residual(x))
+
+
+class STGCN(Method):
+    """ST-GCN over the landmark graph of a clip, 128-d embedding."""
+
+    input_kind = InputKind.LANDMARKS
+
+    @dataclass(frozen=True)
+    class Config:
+        extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
+        n_points: int = 478  # points the extractor gives; the runner fills it in
+        widths: tuple[int, ...] = (64, 64, 128, 128)
+        strides: tuple[int, ...] = (1, 1, 2, 1)
+        temporal_kernel: int = 9
+        embedding_dim: int = 128
+        temperature: float = 0.07  # SupCon (avbench's default loss)
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        c = self.config
+        if len(c.widths) != len(c.strides):
+            raise ValueError(f"widths {c.widths} and strides {c.strides} must have the same length")
+        self.layout = layout_for(c.n_points)
+        self.register_buffer("edge_index", torch.from_numpy(self.layout.edge_index()), persistent=False)
+        self.data_norm = nn.BatchNorm1d(2 * self.layout.size)
+        chans = (2, *c.widths)
+        self.blocks = nn.ModuleList(STGCNBlock(chans[i], chans[i + 1], c.temporal_kernel, c.strides[i])
+                                    for i in range(len(c.widths)))
+        self.out = nn.Linear(chans[-1], c.embedding_dim)
+
+    def embed(self, clips: Tensor) -> Tensor:
+        x = normalise_points(clips, self.layout)  # (B, T, P, 2)
+        b, t, p, _ = x.shape
+        x = self.data_norm(x.reshape(b, t, p * 2).transpose(1, 2)).reshape(b, p, 2, t)
+        x = x.permute(0, 2, 3, 1)  # (B, 2, T, P)
+        for block in self.blocks:
+            x = block(x, self.edge_index)
+        return F.normalize(self.out(x.mean(dim=(2, 3))), dim=1)
