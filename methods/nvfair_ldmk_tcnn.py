@@ -14,11 +14,11 @@ The paper does not publish its layer sizes; the choices here (documented, in ``C
 * distances between the points of the landmark layout (MediaPipe: AVAPrintDB's 109-point
   subset, 5,886 distances; 68-point layouts: 2,278), in units of the inner-eye-corner distance
   (:mod:`avbench.landmarks.normalise`), so face size and position drop out;
-* a 1x1 temporal convolution (a per-frame linear map) to 256 channels, then four residual
+* a 1x1 temporal convolution (a per-frame linear map) to 128 channels, then four residual
   temporal blocks (kernel 5, dilations 1, 2, 4, 8: a receptive field of 61 frames, about the
   T = 64 clip), each Conv1d + BatchNorm + ReLU;
 * mean and standard deviation over time (statistics pooling: a driver's style is in how its
-  motion varies), Linear 512 -> 128, L2 normalisation;
+  motion varies), Linear 256 -> 128, L2 normalisation;
 * tau = 0.5 on squared distances between unit vectors (range 0..4); the time-shuffled clip of
   every clip in the batch is embedded too (one extra forward pass).
 """
@@ -88,7 +88,7 @@ class NvfairLandmarkTCNN(Method):
     class Config:
         extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
         n_points: int = 478  # points the extractor gives; the runner fills it in
-        width: int = 256
+        width: int = 128
         kernel: int = 5
         dilations: tuple[int, ...] = (1, 2, 4, 8)
         embedding_dim: int = 128

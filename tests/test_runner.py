@@ -71,7 +71,7 @@ def test_landmark_plan_resolves_extractor_points_and_schedule(tiny_synthetic):
     assert plan.extractor.name == "mediapipe"  # the method's default
     assert plan.method_overrides == {"extractor": "mediapipe", "n_points": 478}
     # quick is resized for landmark models (cheap): the paper's clip length and batch
-    assert (plan.training.clip_length, plan.training.batch_size, plan.training.steps_per_epoch) == (64, 128, 40)
+    assert (plan.training.clip_length, plan.training.batch_size, plan.training.steps_per_epoch) == (64, 64, 15)
     smoke = plan_run(reg, RunRequest(method="stgcn", protocol="overall", data=data, device="cpu",
                                      profile="smoke", extractor="dataset"))
     assert smoke.training.clip_length == 8  # no override for smoke

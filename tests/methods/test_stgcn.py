@@ -30,6 +30,21 @@ def test_embedding_ignores_face_position_and_size():
         torch.testing.assert_close(m.embed(x), m.embed(0.5 * x + 9.0), atol=1e-4, rtol=1e-4)
 
 
+def test_graph_conv_equals_torch_geometric_gcnconv():
+    """The dense per-frame propagation is torch_geometric's GCNConv, batched."""
+    from torch_geometric.nn import GCNConv
+
+    torch.manual_seed(0)
+    m = STGCN(STGCN.Config(n_points=478)).eval()
+    ours = m.blocks[0].gcn
+    ref = GCNConv(2, ours.lin.out_features)
+    ref.lin.weight.data.copy_(ours.lin.weight.data)
+    ours.bias.data.normal_()
+    ref.bias.data.copy_(ours.bias.data)
+    x = torch.randn(5, 109, 2)
+    torch.testing.assert_close(ours(x, m.adjacency), ref(x, m.edge_index), atol=1e-5, rtol=1e-5)
+
+
 def test_messages_follow_the_graph():
     """Moving one landmark changes the first graph convolution's output only at that node and
     its neighbours."""
@@ -37,10 +52,10 @@ def test_messages_follow_the_graph():
     m = STGCN(STGCN.Config(n_points=68)).eval()
     gcn = m.blocks[0].gcn
     x = torch.rand(1, 68, 2)
-    y0 = gcn(x, m.edge_index)
+    y0 = gcn(x, m.adjacency)
     x2 = x.clone()
     x2[0, 48] += 1.0  # a mouth corner
-    changed = set(torch.nonzero((gcn(x2, m.edge_index) - y0).abs().sum(-1)[0] > 1e-6).flatten().tolist())
+    changed = set(torch.nonzero((gcn(x2, m.adjacency) - y0).abs().sum(-1)[0] > 1e-6).flatten().tolist())
     ei = m.edge_index
     neighbours = set(ei[1][ei[0] == 48].tolist())
     assert changed == neighbours | {48}
