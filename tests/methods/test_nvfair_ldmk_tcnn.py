@@ -69,3 +69,32 @@ def test_shuffled_clips_are_negatives_so_order_matters():
     m2.load_state_dict(m.state_dict())
     m2.eval()
     assert with_shuffles.item() > m2.loss(x, d, d).item() + 0.3
+
+
+def test_shuffling_features_equals_embedding_shuffled_clips():
+    torch.manual_seed(0)
+    m = NvfairLandmarkTCNN(NvfairLandmarkTCNN.Config(n_points=68)).eval()
+    x = 60 + 10 * torch.rand(4, 10, 68, 2)
+    d = torch.tensor([0, 0, 1, 1])
+    torch.manual_seed(5)
+    got = m.loss(x, d, d)
+    torch.manual_seed(5)  # the same permutation draw as inside loss()
+    order = torch.argsort(torch.rand(4, 10), dim=1)
+    with torch.no_grad():
+        shuffled = m.embed(torch.take_along_dim(x, order[:, :, None, None], dim=1))
+        want = nvfair_contrastive_loss(m.embed(x), d, shuffled, m.config.temperature)
+    torch.testing.assert_close(got.detach(), want)
+
+
+def test_motion_only_features_ignore_face_shape():
+    """Two different faces that do not move give the same (all-zero) features and embedding."""
+    torch.manual_seed(0)
+    m = NvfairLandmarkTCNN(NvfairLandmarkTCNN.Config(n_points=68)).eval()
+    faces = 40 + 30 * torch.rand(2, 1, 68, 2)
+    still = faces.expand(2, 12, 68, 2)
+    assert m.distances(still).abs().max() < 1e-5
+    with torch.no_grad():
+        e = m.embed(still)
+    torch.testing.assert_close(e[0], e[1])
+    shaped = NvfairLandmarkTCNN(NvfairLandmarkTCNN.Config(n_points=68, motion_only=False)).eval()
+    assert shaped.distances(still).abs().max() > 0.1
