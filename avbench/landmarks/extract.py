@@ -174,11 +174,13 @@ def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorS
         if progress:
             progress(done, len(videos))
         if todo:
-            spec.load()()  # construct once here: missing packages or weights fail before any worker starts
+            # Construct once here: missing packages or weights fail before any worker starts.
+            checked = spec.load()()
             tasks = [(str(Path(root) / videos.at[label, "path"]), str(cache_root), spec) for label in todo]
             n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
             if n_workers == 1:
-                _init_worker(spec)
+                global _EXTRACTOR
+                _EXTRACTOR = checked  # inline: use the instance just built, not a second one
                 results = map(_extract_one, tasks)
                 pool = None
             else:
