@@ -180,10 +180,22 @@ def data_synth(
         out.print(f"contact sheet: {contact_sheet(config, out_dir / 'preview.png')}")
 
 
+def _names(given: str, choices: list[str], option: str) -> list[str]:
+    """``--method a,b`` / ``--method all`` as a list of names (each checked by the registry)."""
+    names = [n.strip() for n in given.split(",") if n.strip()]
+    if not names:
+        from avbench.errors import UsageError
+
+        raise UsageError(f"{option} is empty; give a name, a comma-separated list, or 'all'")
+    return list(choices) if names == ["all"] else names
+
+
 @app.command()
 def run(
-    method: Annotated[str, typer.Option("--method", "-m", help="Method name (avbench list methods).")],
-    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name (avbench list protocols).")],
+    method: Annotated[str, typer.Option("--method", "-m", help="Method name (avbench list methods); "
+                                        "a comma-separated list or 'all' runs each in turn.")],
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name (avbench list protocols); "
+                                          "a comma-separated list or 'all' runs each in turn.")],
     data: Annotated[Optional[str], typer.Option(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     profile: Annotated[str, typer.Option(help="quick (CPU-friendly) | paper (Table I)")] = "quick",
@@ -194,15 +206,38 @@ def run(
         help="Landmark methods: landmark extractor (avbench list extractors); default: the method's.")] = None,
 ) -> None:
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
+    from avbench.runner import RunRequest, plan_run
+
+    reg = _State.registry()
+    methods = _names(method, [s.name for s in reg.methods], "--method")
+    protocols = _names(protocol, [s.name for s in reg.protocols], "--protocol")
+    from avbench.specs import InputKind
+
+    for m in methods:  # unknown names fail now, before any dataset is opened
+        reg.methods.get(m)
+    for p in protocols:
+        reg.protocols.get(p)
+
+    def extractor_for(m: str) -> str | None:  # in a list, --extractor is for its landmark methods
+        if len(methods) > 1 and reg.methods.get(m).input != InputKind.LANDMARKS:
+            return None
+        return extractor
+
+    requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=seed,
+                           extractor=extractor_for(m))
+                for m in methods for p in protocols]
+    err.print("resolving method, protocol and data ...")
+    plans = [plan_run(reg, r) for r in requests]  # every name checked before the first training
+    for plan in plans:
+        _run_plan(plan, db, force)
+
+
+def _run_plan(plan, db: Path | None, force: bool) -> None:
     from avbench.progress import progress_bar
     from avbench.report import protocol_table
     from avbench.results import ResultsStore, default_db_path
-    from avbench.runner import RunRequest, execute, plan_run, preflight
+    from avbench.runner import execute, preflight
 
-    request = RunRequest(method=method, protocol=protocol, data=data, device=device,
-                         profile=profile, seed=seed, extractor=extractor)
-    err.print("resolving method, protocol and data ...")
-    plan = plan_run(_State.registry(), request)
     out.print(f"method [bold]{plan.method.name}[/] ({plan.method.plugin}), protocol "
               f"[bold]{plan.protocol.name}[/] v{plan.protocol.version}, data {plan.index.dataset} "
               f"({len(plan.index.videos)} videos, fingerprint {plan.index.fingerprint})")
@@ -223,7 +258,7 @@ def run(
     reused = sum(o.reused for o in outcomes)
     table = protocol_table(rows)
     title = (f"{plan.protocol.name}: mean per-target AUC [95% CI], {plan.index.dataset}, "
-             f"seed {seed}" + (f" ({reused} cell(s) reused; --force recomputes)" if reused else ""))
+             f"seed {plan.request.seed}" + (f" ({reused} cell(s) reused; --force recomputes)" if reused else ""))
     grid = Table("train \\ test" if plan.protocol.name == "cross_gen" else "cell",
                  *map(str, table.columns), title=title)
     for name, values in table.iterrows():

@@ -9,6 +9,7 @@ imported torch.
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -39,16 +40,21 @@ def git_commit(source: str | Path | None = None) -> str:
     checkout (a virtual environment in a project folder) is ``"unknown"``, not that
     project's commit.  Untracked files do not make the tree dirty (a results folder
     in the checkout would otherwise mark every run).
+
+    An install without its checkout (a wheel in a container, a copy on a cluster
+    node) has no git metadata; there ``$AVBENCH_GIT_COMMIT``, set by whoever built
+    the install from a known commit, is recorded instead of ``"unknown"``.
     """
+    fallback = os.environ.get("AVBENCH_GIT_COMMIT", "").strip() or UNKNOWN
     folder = Path(source) if source is not None else Path(avbench.__file__).resolve().parent
     if _git(folder, "ls-files", "--error-unmatch", "--", ".") is None:
-        return UNKNOWN
+        return fallback
     head = _git(folder, "rev-parse", "HEAD")
     if not head:
-        return UNKNOWN
+        return fallback
     status = _git(folder, "status", "--porcelain", "--untracked-files=no")
     if status is None:
-        return UNKNOWN
+        return fallback
     return f"{head}-dirty" if status else head
 
 

@@ -16,6 +16,11 @@ sweep) can write at once and every row lands.  JSON columns hold canonical JSON
 schema version; a file written by a newer avbench is refused with an error naming
 the file instead of being misread.
 
+``score_file`` and ``checkpoint`` are stored relative to the store's folder when
+they lie inside it (the default: ``runs/`` beside the file), so a results folder
+can be copied or moved whole -- from a GPU machine to a laptop, into a repository
+-- and its score files still found (:meth:`ResultsStore.resolve`).
+
 ``run_key`` (:func:`make_run_key`) hashes what determines a cell's result -- method,
 its config, protocol name and version, cell, eval group, dataset fingerprint, seed
 -- so a run can find a cell that was already computed (:meth:`ResultsStore.find`)
@@ -299,6 +304,22 @@ class ResultsStore:
         if self._check_schema(con) == 0:
             con.executescript_in_tx(SCHEMA)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # --- paths of score files and checkpoints -----------------------------------------
+
+    def relative(self, path: str | os.PathLike) -> str:
+        """``path`` as stored: relative to the store's folder when inside it, else absolute."""
+        full = Path(path).resolve()
+        try:
+            return full.relative_to(self.path.parent.resolve()).as_posix()
+        except ValueError:
+            return str(full)
+
+    def resolve(self, stored: str) -> Path:
+        """A stored ``score_file``/``checkpoint`` as a usable path (relative ones against
+        the store's folder)."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.path.parent / path
 
     # --- writing ----------------------------------------------------------------------
 

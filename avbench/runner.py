@@ -299,7 +299,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                 train_generators=cell.train_generators, test_generators=ev.generators,
                 clip_length=t, profile=req.profile, config=config, git_commit=commit,
                 environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
-                score_file=str(score_file), checkpoint=result.checkpoint, run_key=keys[ev.name],
+                score_file=store.relative(score_file), checkpoint=store.relative(result.checkpoint),
+                run_key=keys[ev.name],
             )))
         outcomes.append(CellOutcome(cell, rows, False))
     return outcomes

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from helpers import make_plugin_dist
 
 
@@ -30,6 +32,21 @@ def test_unknown_method_exits_2_listing_names(run_cli, tmp_path):
     assert "Did you mean 'toy_method'?" in r.stderr
     available = next(ln for ln in r.stderr.splitlines() if ln.startswith("Available methods:"))
     assert "toy_method" in available and "f5c_featdiff" in available
+
+
+def test_method_and_protocol_lists(run_cli, tmp_path):
+    from avbench.cli import _names
+    from avbench.errors import UsageError
+
+    assert _names("all", ["a", "b"], "--method") == ["a", "b"]
+    assert _names(" a, b ,", ["a", "b", "c"], "--method") == ["a", "b"]
+    with pytest.raises(UsageError, match="--protocol is empty"):
+        _names(" , ", ["a"], "--protocol")
+    # Every name of a list is resolved before any training: a typo in the last one stops the run.
+    site = make_plugin_dist(tmp_path / "site", "toy", {"toy_plugin": TOY}, {"toy": "toy_plugin"})
+    r = run_cli("run", "--method", "toy_method,f5c_featdif", "--protocol", "overall", pythonpath=[site])
+    assert r.returncode == 2 and "Unknown method 'f5c_featdif'" in r.stderr
+    assert "pre-flight" not in r.stdout
 
 
 def test_unknown_protocol_and_dataset_exit_2(run_cli, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from avbench.registry import load_registry
@@ -26,7 +28,8 @@ def test_protocol_end_to_end(protocol, tiny_synthetic, tmp_path):
         assert row.metrics["mean_target_auc_ci_low"] <= row.main_score <= row.metrics["mean_target_auc_ci_high"]
         assert row.dataset == "synthetic" and row.dataset_fingerprint == plan.index.fingerprint
         assert row.config["method"]["condition"] == "featdiff"
-        scores = read_scores(row.score_file)  # every metric can be recomputed from it
+        assert not Path(row.score_file).is_absolute()  # inside the store's folder: portable
+        scores = read_scores(store.resolve(row.score_file))  # every metric can be recomputed from it
         assert set(scores["a_generator"]) <= set(row.test_generators)
         assert set(scores["target"]) <= set(plan.index.select("test")["target"])
     if protocol == "clip_length":
@@ -69,4 +72,4 @@ def test_landmark_methods_end_to_end(method, extractor, n_points, tiny_synthetic
         assert ldmk["extractor"] == extractor and ldmk["fill_policy"] == "interpolate"
         assert ldmk["frames"] > 0 and ldmk["skipped_videos"] == []
         assert 0.0 <= ldmk["failure_rate"] <= 0.1
-        assert set(read_scores(row.score_file)["a_generator"]) <= set(row.test_generators)
+        assert set(read_scores(store.resolve(row.score_file))["a_generator"]) <= set(row.test_generators)

@@ -253,6 +253,23 @@ def test_git_commit(tmp_path):
     assert provenance.git_commit(repo / "pkg") == clean + "-dirty"
 
 
+def test_git_commit_of_an_install_without_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVBENCH_GIT_COMMIT", "0123abcd")
+    assert provenance.git_commit(tmp_path) == "0123abcd"  # what the install was built from
+    monkeypatch.setenv("AVBENCH_GIT_COMMIT", " ")
+    assert provenance.git_commit(tmp_path) == "unknown"
+
+
+def test_paths_are_stored_relative_to_the_store(tmp_path):
+    store = ResultsStore(tmp_path / "db" / "results.sqlite")
+    inside = tmp_path / "db" / "runs" / "m" / "scores-all.parquet"
+    assert store.relative(inside) == "runs/m/scores-all.parquet"
+    assert store.resolve("runs/m/scores-all.parquet") == tmp_path / "db" / "runs" / "m" / "scores-all.parquet"
+    outside = tmp_path / "elsewhere" / "s.parquet"
+    assert store.relative(outside) == str(outside.resolve())
+    assert store.resolve(str(outside)) == outside  # absolute paths are kept
+
+
 def test_environment_is_json_ready():
     env = provenance.environment(device="cpu")
     assert env["python"].count(".") == 2 and env["device"] == "cpu"
