@@ -23,6 +23,8 @@ app = typer.Typer(help="avbench: benchmark harness for avatar fingerprinting (wh
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+leaderboard_app = typer.Typer(help="Publish leaderboards from the results database.", no_args_is_help=True)
+app.add_typer(leaderboard_app, name="leaderboard")
 
 out = Console()
 err = Console(stderr=True)
@@ -268,6 +270,68 @@ def _run_plan(plan, db: Path | None, force: bool) -> None:
     if landmarks:
         out.print(_landmark_table(landmarks))
     out.print(f"results: {store.path}")
+
+
+@leaderboard_app.command("publish")
+def leaderboard_publish(
+    db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder of the published boards, one sub-folder per dataset.")] = Path("leaderboards"),
+    dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset's board (repeatable).")] = None,
+    against: Annotated[str, typer.Option(help="Method the comparison table measures every other method against.")] = "f5c_featdiff",
+) -> None:
+    """Render each dataset's board (HTML, Markdown, JSON, CSV, plots) from stored results only."""
+    from avbench.errors import UsageError
+    from avbench.leaderboard.publish import publish
+    from avbench.results import ResultsStore, default_db_path
+
+    path = db or default_db_path()
+    if not Path(path).is_file():
+        raise UsageError(f"--db {path}: no results database there; run `avbench run` first or "
+                         "point --db at one")
+    written = publish(ResultsStore(path), out_dir, dataset, against,
+                      progress=lambda msg: err.print(msg, highlight=False))
+    for folder in written:
+        out.print(f"published {folder / 'index.html'}  ({folder / 'README.md'}, results.json, results.csv)")
+
+
+@app.command()
+def compare(
+    method_a: Annotated[str, typer.Argument(metavar="A", help="Method whose advantage is measured.")],
+    method_b: Annotated[str, typer.Argument(metavar="B", help="Method it is compared with.")],
+    protocol: Annotated[Optional[str], typer.Option(help="Only this protocol's evaluations.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Only this dataset (default: every dataset with both).")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Only results of this profile (when a method has several).")] = None,
+    db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
+) -> None:
+    """A minus B in mean per-target AUC, with a paired bootstrap CI over target identities."""
+    from avbench.errors import UsageError
+    from avbench.leaderboard.board import eval_header
+    from avbench.leaderboard.compare import compare_methods
+    from avbench.leaderboard.entries import ScoreReader, build_entries, latest_rows
+    from avbench.results import ResultsStore, default_db_path
+
+    path = db or default_db_path()
+    if not Path(path).is_file():
+        raise UsageError(f"--db {path}: no results database there; run `avbench run` first or "
+                         "point --db at one")
+    store = ResultsStore(path)
+    rows = latest_rows(store)
+    if dataset is not None:
+        rows = rows[rows["dataset"] == dataset]
+        if rows.empty:
+            raise UsageError(f"--dataset {dataset}: no stored results for it in {path}")
+    reader = ScoreReader(store)
+    result = compare_methods(build_entries(rows, reader), reader, method_a, method_b, protocol, profile)
+    table = Table("dataset", "protocol", "evaluation", method_a, method_b, "Δ (A − B)", "95% CI",
+                  "P(Δ ≤ 0)", "targets",
+                  title=f"{method_a} − {method_b}: mean per-target AUC, paired bootstrap over targets")
+    cells = result.groupby("protocol")["cell"].nunique().to_dict()
+    for r in result.itertuples():
+        table.add_row(r.dataset, f"{r.protocol} v{r.protocol_version}",
+                      eval_header(r.cell, r.test_group, cells[r.protocol] == 1),
+                      f"{r.a_auc:.3f}", f"{r.b_auc:.3f}", f"{r.delta:+.3f}",
+                      f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]", f"{r.p_not_better:.3f}", str(r.n_targets))
+    out.print(table)
 
 
 def main() -> None:

@@ -248,3 +248,45 @@ def test_per_target_auc_equals_sklearn(scores):
                 if g["label"].nunique() == 2}
     assert got.to_dict() == pytest.approx(expected, abs=1e-12)
     assert sorted(set(got.index) | set(skipped_targets(scores))) == sorted(scores["target"].unique())
+
+
+# --- paired comparison -------------------------------------------------------------------
+
+def test_paired_bootstrap_known_answers():
+    a = pd.Series({"t1": 0.9, "t2": 0.7, "t3": 0.8}, name="auc")
+    b = pd.Series({"t1": 0.6, "t2": 0.6, "t3": 0.5, "t9": 0.1}, name="auc")
+    res = metrics.paired_bootstrap(a, b, n=500, seed=3)
+    assert res["delta"] == pytest.approx((0.3 + 0.1 + 0.3) / 3)  # over the 3 shared targets
+    assert res["n_targets"] == 3 and res["n_only_a"] == 0 and res["n_only_b"] == 1
+    # Every resample's mean difference lies between the smallest and largest target difference.
+    assert 0.1 - 1e-12 <= res["ci_low"] <= res["delta"] <= res["ci_high"] <= 0.3 + 1e-12
+    assert res["p_not_better"] == 0.0  # A beats B on every target
+    swapped = metrics.paired_bootstrap(b, a, n=500, seed=3)
+    assert swapped["delta"] == pytest.approx(-res["delta"])
+    assert swapped["ci_low"] == pytest.approx(-res["ci_high"]) and swapped["p_not_better"] == 1.0
+    same = metrics.paired_bootstrap(a, a)
+    assert same["delta"] == same["ci_low"] == same["ci_high"] == 0.0
+    with pytest.raises(ValueError, match="share no target"):
+        metrics.paired_bootstrap(a, pd.Series({"x": 0.5}))
+
+
+def test_paired_interval_is_narrower_than_unpaired_when_targets_vary():
+    """Target difficulty shared by both methods cancels in the paired difference."""
+    scores = synthetic(40, shift=1.0, seed=1)
+    better = scores.assign(score=scores["score"] + 0.4 * scores["label"])
+    a, b = per_target_auc(better), per_target_auc(scores)
+    res = metrics.paired_bootstrap(a, b, n=1000, seed=0)
+    lo_a, hi_a = metrics.bootstrap_mean_ci(a)
+    assert res["ci_high"] - res["ci_low"] < (hi_a - lo_a) / 2
+    assert res["delta"] > 0 and res["ci_low"] > 0
+
+
+def test_seed_mean_and_its_interval():
+    s0 = table({"A": ([0.9], [0.1, 0.95]), "B": ([0.5], [0.4])})   # A: 0.5, B: 1.0
+    s1 = table({"A": ([0.9], [0.1, 0.2]), "C": ([0.5], [0.6])})    # A: 1.0, C: 0.0
+    mean = metrics.seed_mean_target_aucs([s0, s1])
+    assert mean.to_dict() == {"A": 0.75, "B": 1.0, "C": 0.0}
+    # With one seed the interval equals the stored summary's interval (same draws).
+    scores = synthetic(12, seed=2)
+    assert metrics.bootstrap_mean_ci(per_target_auc(scores), n=300, seed=5) == pytest.approx(
+        bootstrap_ci(scores, "mean_target_auc", n=300, seed=5))

@@ -1,0 +1,318 @@
+"""A dataset's board as data: sections, tables, rows and values, ready to render.
+
+Built from entries (:mod:`avbench.leaderboard.entries`), the shipped reported
+figures and the comparisons; the HTML and Markdown renderers only lay this out,
+so both show exactly the same numbers.  The shape of each section follows its
+data, not the protocol's name, so a third-party protocol gets a table too:
+
+* one column per evaluation (cell x test group), in the order the cells were run;
+* a section with a single evaluation also shows pooled AUC, EER and TAR@FAR=1 %;
+* cells named ``train_<generator>`` also give train x test heatmaps;
+* cells that differ only in clip length also give an AUC-vs-T curve;
+* an ``all``/``all`` evaluation also gives ROC/DET curves and per-target AUC
+  distributions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from avbench.leaderboard.entries import SECTION_KEY
+
+REPORTED_KEY = ("method", "protocol", "cell", "test_group")
+
+
+@dataclass
+class Value:
+    """One number: a measured entry's or a reported figure."""
+
+    auc: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    std: float | None = None
+    seeds: tuple[int, ...] = ()
+    delta_reported: float | None = None  # measured minus the reported value of the same cell
+    reported_table: str = ""
+    provenance: str = ""                 # one line: seeds, commit, date, device (HTML title)
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        if len(self.seeds) > 1 and self.std is not None and math.isfinite(self.std):
+            main = f"{self.auc:.3f} ± {self.std:.3f}"
+        else:
+            main = f"{self.auc:.3f}"
+        return main
+
+    @property
+    def ci_text(self) -> str:
+        if self.ci_low is None or not math.isfinite(self.ci_low):
+            return ""
+        return f"[{self.ci_low:.3f}, {self.ci_high:.3f}]"
+
+    @property
+    def delta_text(self) -> str:
+        if self.delta_reported is None:
+            return ""
+        return f"Δ {self.delta_reported:+.3f} vs reported (Table {self.reported_table})"
+
+    def markdown(self) -> str:
+        parts = [self.text, self.ci_text]
+        if len(self.seeds) > 1:
+            parts.append(f"(seeds {', '.join(map(str, self.seeds))})")
+        if self.delta_text:
+            parts.append(f"<br>{self.delta_text}")
+        return " ".join(p for p in parts if p)
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str                     # "measured" | "reported"
+    method: str
+    profile: str = ""
+    seeds: tuple[int, ...] = ()
+    values: dict[str, Value] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # pooled AUC, EER, TAR (single-eval sections)
+    details: dict[str, str] = field(default_factory=dict)  # provenance shown on demand
+    config: str = ""              # the run config, pretty JSON
+
+    @property
+    def seeds_text(self) -> str:
+        return ", ".join(map(str, self.seeds))
+
+
+@dataclass
+class Heatmap:
+    label: str
+    rows: list[str]
+    cols: list[str]
+    values: list[list[Value | None]]
+
+
+@dataclass
+class Figure:
+    file: str      # relative to the board folder
+    caption: str
+
+
+@dataclass
+class Section:
+    id: str
+    protocol: str
+    version: str
+    fingerprint: str
+    columns: list[tuple[str, str]]   # (value key, header)
+    extra_columns: list[str]
+    rows: list[Row]
+    heatmaps: list[Heatmap] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.protocol} (protocol v{self.version})" if self.version else f"{self.protocol} (reported only)"
+
+
+@dataclass
+class Board:
+    dataset: str
+    fingerprints: list[str]
+    as_of: str
+    avbench_version: str
+    sections: list[Section]
+    comparisons: pd.DataFrame
+    against: str
+    citations: dict[str, str]
+    notes: list[str]
+    n_measured: int
+    n_reported: int
+
+
+def attach_reported(entries: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
+    """Entries with ``reported_auc``, ``reported_table`` and ``delta_reported`` (measured minus
+    reported) where the shipped figures have the same method, protocol, cell and test group."""
+    lookup = {tuple(r[k] for k in REPORTED_KEY): r for _, r in reported.iterrows()}
+    refs = [lookup.get(tuple(e[k] for k in REPORTED_KEY)) for _, e in entries.iterrows()]
+    out = entries.copy()
+    out["reported_auc"] = [r["mean_target_auc"] if r is not None else float("nan") for r in refs]
+    out["reported_table"] = [r["table"] if r is not None else "" for r in refs]
+    out["delta_reported"] = out["mean_target_auc"] - out["reported_auc"]
+    return out
+
+
+def eval_key(cell: str, test_group: str) -> str:
+    return f"{cell}|{test_group}"
+
+
+def eval_header(cell: str, test_group: str, single_cell: bool) -> str:
+    if cell.startswith("train_"):
+        return f"{cell.removeprefix('train_')} → {test_group}"
+    return test_group if single_cell else f"{cell} · {test_group}"
+
+
+def short_commit(commit: str) -> str:
+    head, dirty, _ = commit.partition("-dirty")
+    return (head[:10] if len(head) == 40 else head) + ("-dirty" if dirty else "")
+
+
+def entry_labels(entries: pd.DataFrame) -> pd.Series:
+    """Row labels: the method name, plus profile and variant where a method has several
+    variants in one section (so two configs of one method are never confused)."""
+    if entries.empty:
+        return pd.Series(dtype=str)
+    n = entries.groupby([*SECTION_KEY, "method"])["variant"].transform("nunique")
+    plain = entries["method"]
+    full = entries["method"] + " (" + entries["profile"] + ", #" + entries["variant"] + ")"
+    return plain.where(n <= 1, full)
+
+
+def _finite(x) -> float | None:
+    return float(x) if x is not None and not pd.isna(x) and math.isfinite(float(x)) else None
+
+
+def _measured_value(entry: pd.Series) -> Value:
+    delta = _finite(entry.get("delta_reported"))
+    dates = sorted({d[:10] for d in entry["dates"]})
+    provenance = (f"seeds {', '.join(map(str, entry['seeds']))} · commit "
+                  f"{', '.join(short_commit(c) for c in entry['git_commits'])} · "
+                  f"{', '.join(dates)} · {', '.join(entry['devices'])} · profile {entry['profile']} · "
+                  f"run key {', '.join(k[:12] for k in entry['run_keys'])}")
+    return Value(
+        auc=float(entry["mean_target_auc"]), ci_low=_finite(entry["ci_low"]),
+        ci_high=_finite(entry["ci_high"]), std=_finite(entry["std"]), seeds=tuple(entry["seeds"]),
+        delta_reported=delta, reported_table=entry.get("reported_table", "") if delta is not None else "",
+        provenance=provenance,
+        note=entry["ci_note"],
+    )
+
+
+def _reported_value(ref: pd.Series) -> Value:
+    note = "; ".join(x for x in (ref["note"], f"also printed as {ref['also']}" if ref["also"] else "") if x)
+    return Value(auc=float(ref["mean_target_auc"]), reported_table=ref["table"],
+                 provenance=f"reported: {ref['citation']} Table {ref['table']}", note=note)
+
+
+def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reported: pd.DataFrame,
+                comparisons: pd.DataFrame, against: str, avbench_version: str,
+                figures: dict[str, list[Figure]] | None = None) -> Board:
+    """The board of ``dataset`` from its stored rows, entries and reported figures.
+
+    ``figures`` maps a section id to its already-drawn figures (see
+    :func:`avbench.leaderboard.publish.publish`).
+    """
+    figures = figures or {}
+    order = (rows.sort_values("id").drop_duplicates(["protocol", "cell", "test_group"])
+             [["protocol", "cell", "test_group"]].itertuples(index=False, name=None)) if len(rows) else []
+    run_order = {k: i for i, k in enumerate(order)}
+    sections: list[Section] = []
+    measured_protocols = set()
+    for key, group in entries.groupby(list(SECTION_KEY), sort=False):
+        protocol, version, fingerprint = key
+        measured_protocols.add(protocol)
+        ref_here = reported[reported["protocol"] == protocol]
+        sections.append(_section(protocol, str(version), fingerprint, group, ref_here, run_order, figures))
+    for protocol, group in reported.groupby("protocol", sort=False):
+        if protocol not in measured_protocols:
+            sections.append(_section(protocol, "", "", entries.iloc[0:0], group, run_order, figures))
+    protocol_rank = {p: i for i, p in enumerate(("overall", "per_gen", "cross_gen", "clip_length"))}
+    sections.sort(key=lambda s: (protocol_rank.get(s.protocol, 99), s.protocol, s.version, s.fingerprint))
+    if len(comparisons):
+        cells_per_protocol = entries.groupby("protocol")["cell"].nunique().to_dict()
+        comparisons = comparisons.assign(evaluation=[
+            eval_header(c, t, cells_per_protocol.get(p, 1) == 1)
+            for p, c, t in zip(comparisons["protocol"], comparisons["cell"], comparisons["test_group"])])
+    fingerprints = sorted(set(entries["dataset_fingerprint"])) if len(entries) else []
+    notes = []
+    if len(fingerprints) > 1:
+        notes.append(f"{len(fingerprints)} versions of {dataset} (fingerprints {', '.join(fingerprints)}) "
+                     "have results; each gets its own sections, never mixed.")
+    return Board(
+        dataset=dataset, fingerprints=fingerprints,
+        as_of=max(rows["created_at"]) if len(rows) else "", avbench_version=avbench_version,
+        sections=sections, comparisons=comparisons, against=against,
+        citations=dict(zip(reported["source"], reported["citation"])) if len(reported) else {},
+        notes=notes, n_measured=len(entries), n_reported=len(reported),
+    )
+
+
+def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFrame,
+             reported: pd.DataFrame, run_order: dict,
+             figures: dict[str, list[Figure]]) -> Section:
+    evals = list(dict.fromkeys(
+        sorted(((c, t) for c, t in zip(entries["cell"], entries["test_group"])),
+               key=lambda ct: run_order.get((protocol, *ct), 10**9))))
+    evals = list(dict.fromkeys([*evals, *zip(reported["cell"], reported["test_group"])]))
+    single_cell = len({c for c, _ in evals}) == 1
+    columns = [(eval_key(c, t), eval_header(c, t, single_cell)) for c, t in evals]
+    extra_columns = ["pooled AUC", "EER", "TAR@FAR=1%"] if len(evals) == 1 else []
+    section_id = section_id_of(protocol, version, fingerprint) if version else f"{protocol}-reported"
+
+    rows: list[Row] = []
+    labels = entry_labels(entries)
+    for (method, variant), group in entries.groupby(["method", "variant"], sort=False):
+        first = group.iloc[0]
+        values = {eval_key(e["cell"], e["test_group"]): _measured_value(e)
+                  for _, e in group.iterrows()}
+        seeds = tuple(sorted({s for e in group["seeds"] for s in e}))
+        extra = {}
+        if extra_columns and len(group) == 1:
+            e = group.iloc[0]
+            extra = {"pooled AUC": f"{e['pooled_auc']:.3f}", "EER": f"{e['eer']:.3f}",
+                     "TAR@FAR=1%": f"{e['tar_at_far1']:.3f}"}
+        commits = sorted({c for cs in group["git_commits"] for c in cs})
+        dates = sorted({d for ds in group["dates"] for d in ds})
+        details = {
+            "variant": variant, "profile": first["profile"], "seeds": ", ".join(map(str, seeds)),
+            "commit": ", ".join(commits), "dates": f"{dates[0][:19]} … {dates[-1][:19]}" if len(dates) > 1 else dates[0][:19],
+            "avbench": ", ".join(sorted({v for vs in group["avbench_versions"] for v in vs})),
+            "device": ", ".join(sorted({d for ds in group["devices"] for d in ds})),
+            "dataset fingerprint": fingerprint,
+        }
+        rows.append(Row(label=labels[group.index[0]], kind="measured", method=method,
+                        profile=first["profile"], seeds=seeds, values=values, extra=extra,
+                        details=details, config=json.dumps(first["config"], indent=1, sort_keys=True)))
+    for method, group in reported.groupby("method", sort=False):  # one value per cell already
+        values = {eval_key(r["cell"], r["test_group"]): _reported_value(r) for _, r in group.iterrows()}
+        tables = ", ".join(dict.fromkeys(group["table"]))
+        rows.append(Row(label=method, kind="reported", method=method, values=values,
+                        details={"source": "; ".join(dict.fromkeys(group["citation"])),
+                                 "table": f"Table {tables}"}))
+    rows.sort(key=lambda r: (-_sort_score(r, columns), r.kind, r.label))
+
+    heatmaps = _heatmaps(rows, evals) if all(c.startswith("train_") for c, _ in evals) and evals else []
+    notes = []
+    if len(entries) and entries["n_seeds"].max() > 1:
+        notes.append("Rows with several seeds show mean ± std over seeds; their CI is a cluster "
+                     "bootstrap over targets of the seed-averaged per-target AUC.")
+    return Section(id=section_id, protocol=protocol, version=version, fingerprint=fingerprint,
+                   columns=columns, extra_columns=extra_columns, rows=rows, heatmaps=heatmaps,
+                   figures=figures.get(section_id, []), notes=notes)
+
+
+def _sort_score(row: Row, columns: list[tuple[str, str]]) -> float:
+    """Default order: the first column's AUC (the headline evaluation), best first."""
+    for key, _ in columns:
+        if key in row.values:
+            return row.values[key].auc
+    return -1.0
+
+
+def _heatmaps(rows: list[Row], evals: list[tuple[str, str]]) -> list[Heatmap]:
+    trains = list(dict.fromkeys(c for c, _ in evals))
+    tests = list(dict.fromkeys(t for _, t in evals))
+    maps = []
+    for row in rows:
+        grid = [[row.values.get(eval_key(c, t)) for t in tests] for c in trains]
+        label = row.label + (" (reported)" if row.kind == "reported" else "")
+        maps.append(Heatmap(label, [c.removeprefix("train_") for c in trains], tests, grid))
+    return maps
+
+
+def section_id_of(protocol: str, version: str, fingerprint: str) -> str:
+    """The id :func:`build_board` gives a measured section (figures are keyed by it)."""
+    return f"{protocol}-v{version}" + (f"-{fingerprint[:8]}" if fingerprint else "")

@@ -1,0 +1,101 @@
+"""Method comparisons: difference of mean per-target AUC with a paired bootstrap CI.
+
+Two methods evaluated on the same cell share their test targets, so the right
+question is "how much better is A on the same targets?", answered by
+:func:`avbench.metrics.paired_bootstrap` on the per-target AUCs read from the two
+entries' score files (seed-averaged for multi-seed entries).  Only entries of the
+same board section (protocol version, dataset fingerprint) and evaluation are
+paired; comparing across sections would mix numbers that are not comparable.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import pandas as pd
+
+from avbench.errors import UsageError
+from avbench.leaderboard.entries import SECTION_KEY, ScoreReader
+from avbench.metrics import paired_bootstrap
+
+EVAL_KEY = (*SECTION_KEY, "dataset", "cell", "test_group")
+COLUMNS = [*EVAL_KEY, "a", "b", "a_variant", "b_variant", "a_auc", "b_auc", "delta", "ci_low",
+           "ci_high", "p_not_better", "n_targets", "n_only_a", "n_only_b"]
+
+
+def paired(entry_a: pd.Series, entry_b: pd.Series, reader: ScoreReader) -> dict:
+    """:func:`~avbench.metrics.paired_bootstrap` of two entries of one evaluation."""
+    return paired_bootstrap(reader.target_aucs(entry_a), reader.target_aucs(entry_b))
+
+
+def _pick(entries: pd.DataFrame, method: str, profile: str | None) -> pd.DataFrame:
+    rows = entries[entries["method"] == method]
+    if profile is not None:
+        rows = rows[rows["profile"] == profile]
+    return rows
+
+
+def compare_methods(entries: pd.DataFrame, reader: ScoreReader, a: str, b: str,
+                    protocol: str | None = None, profile: str | None = None) -> pd.DataFrame:
+    """A vs B on every evaluation both have (optionally one protocol / one profile).
+
+    A method with several variants in one evaluation is ambiguous: the error
+    lists their profiles so ``profile`` can choose.
+    """
+    present = sorted(set(entries["method"]))
+    for name in (a, b):
+        if name not in present:
+            close = difflib.get_close_matches(name, present, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"method {name!r} has no stored results.{hint} "
+                             f"Methods with results: {', '.join(present) or 'none'}")
+    if protocol is not None:
+        entries = entries[entries["protocol"] == protocol]
+        if entries.empty:
+            raise UsageError(f"no stored results for protocol {protocol!r}")
+    left, right = _pick(entries, a, profile), _pick(entries, b, profile)
+    records = []
+    right_groups = dict(iter(right.groupby(list(EVAL_KEY), sort=False)))
+    for key, ga in left.groupby(list(EVAL_KEY), sort=False):
+        gb = right_groups.get(key)
+        if gb is None:
+            continue
+        for name, g in ((a, ga), (b, gb)):
+            if len(g) > 1:
+                raise UsageError(f"{name} has {len(g)} variants on {key[0]} {key[-2]}/{key[-1]} "
+                                 f"(profiles: {', '.join(g['profile'])}); choose one with --profile")
+        ea, eb = ga.iloc[0], gb.iloc[0]
+        res = paired(ea, eb, reader)
+        records.append({**dict(zip(EVAL_KEY, key)), "a": a, "b": b, "a_variant": ea["variant"],
+                        "b_variant": eb["variant"], "a_auc": ea["mean_target_auc"],
+                        "b_auc": eb["mean_target_auc"],
+                        **{k: res[k] for k in ("delta", "ci_low", "ci_high", "p_not_better",
+                                               "n_targets", "n_only_a", "n_only_b")}})
+    if not records:
+        raise UsageError(f"{a} and {b} share no evaluated cell"
+                         + (f" under protocol {protocol!r}" if protocol else "")
+                         + "; run both with the same protocol on the same data")
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def comparisons_against(entries: pd.DataFrame, reader: ScoreReader, against: str) -> pd.DataFrame:
+    """Every other method variant vs ``against`` on each evaluation where both were run
+    (the board's comparison table).  Variants are paired with ``against``'s variant
+    of the same profile; an evaluation without one is left out."""
+    records = []
+    if against not in set(entries["method"]):
+        return pd.DataFrame(columns=COLUMNS)
+    for key, group in entries.groupby(list(EVAL_KEY), sort=False):
+        base = group[group["method"] == against]
+        for _, entry in group[group["method"] != against].iterrows():
+            match = base[base["profile"] == entry["profile"]]
+            if len(match) != 1:
+                continue
+            ref = match.iloc[0]
+            res = paired(entry, ref, reader)
+            records.append({**dict(zip(EVAL_KEY, key)), "a": entry["method"], "b": against,
+                            "a_variant": entry["variant"], "b_variant": ref["variant"],
+                            "a_auc": entry["mean_target_auc"], "b_auc": ref["mean_target_auc"],
+                            **{k: res[k] for k in ("delta", "ci_low", "ci_high", "p_not_better",
+                                                   "n_targets", "n_only_a", "n_only_b")}})
+    return pd.DataFrame.from_records(records, columns=COLUMNS)

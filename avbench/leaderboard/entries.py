@@ -1,0 +1,156 @@
+"""Board entries: stored result rows grouped into the numbers a leaderboard shows.
+
+An *entry* is one method variant's result on one evaluation (cell x test group)
+of one protocol version on one dataset fingerprint, over every seed that was
+run.  A method's *variant* is a hash of its stored config without the clip
+length (which the clip-length protocol varies per cell), so the same method
+trained with another profile, extractor or override is a separate row rather
+than averaged in.  Only stored rows and their score files are read (MTEB,
+bob.bio): nothing here knows about models.
+
+Forced re-runs add rows with the same run key; the newest one counts.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from avbench.metrics import bootstrap_mean_ci, seed_mean_target_aucs
+from avbench.results import ResultsStore
+from avbench.scores import read_scores
+
+# What makes two rows the same number on a board (seeds are averaged within it).
+ENTRY_KEY = ("dataset", "dataset_fingerprint", "protocol", "protocol_version", "method", "variant",
+             "cell", "test_group")
+# A board section: rows in one section are comparable; sections are never mixed.
+SECTION_KEY = ("protocol", "protocol_version", "dataset_fingerprint")
+
+
+def variant_of(config: dict) -> str:
+    """Eight hex digits identifying a method's config across the cells of a protocol."""
+    cfg = copy.deepcopy(config)
+    if isinstance(cfg.get("training"), dict):
+        cfg["training"].pop("clip_length", None)
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def latest_rows(store: ResultsStore) -> pd.DataFrame:
+    """Every stored row, newest per run key, with ``variant`` added."""
+    rows = store.all()
+    if rows.empty:
+        return rows.assign(variant=pd.Series(dtype=str))
+    rows = rows.sort_values("id").drop_duplicates("run_key", keep="last")
+    return rows.assign(variant=rows["config"].map(variant_of)).reset_index(drop=True)
+
+
+class ScoreReader:
+    """Score files of a store, read once each; relative paths resolve against the store."""
+
+    def __init__(self, store: ResultsStore) -> None:
+        self.store = store
+        self._read = lru_cache(maxsize=None)(self._read_uncached)
+
+    def _read_uncached(self, path: str) -> pd.DataFrame:
+        return read_scores(self.store.resolve(path))
+
+    def table(self, stored_path: str) -> pd.DataFrame:
+        return self._read(stored_path)
+
+    def exists(self, stored_path: str) -> bool:
+        return Path(self.store.resolve(stored_path)).is_file()
+
+    def target_aucs(self, entry: pd.Series) -> pd.Series:
+        """Per-target AUC of an entry, averaged over its seeds."""
+        return seed_mean_target_aucs([self.table(p) for p in entry["score_files"]])
+
+    def pooled(self, entry: pd.Series) -> pd.DataFrame:
+        """All pairs of an entry's seeds in one table (for ROC/DET curves)."""
+        return pd.concat([self.table(p) for p in entry["score_files"]], ignore_index=True)
+
+
+def _mean(values: list) -> float:
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
+    """One row per entry (see the module docstring), sorted by section, cell, test group, score.
+
+    Columns: :data:`ENTRY_KEY`, ``profile``, ``clip_length``, ``train_generators``,
+    ``test_generators``, ``seeds`` (tuple), ``n_seeds``, ``mean_target_auc`` (mean
+    over seeds), ``std`` (sample std over seeds; NaN for one seed), ``ci_low``/
+    ``ci_high`` (95 % cluster bootstrap over targets: the stored interval for one
+    seed; for several, recomputed from the score files on the seed-averaged
+    per-target AUCs), ``pooled_auc``, ``eer``, ``tar_at_far1``, ``n_targets``
+    (means over seeds), ``config`` (newest row's), ``git_commits``,
+    ``avbench_versions``, ``devices``, ``created_at`` (newest), ``dates`` (per
+    seed), ``run_keys``, ``score_files``, ``ci_note``.
+    """
+    columns = [*ENTRY_KEY, "profile", "clip_length", "train_generators", "test_generators", "seeds",
+               "n_seeds", "mean_target_auc", "std", "ci_low", "ci_high", "pooled_auc", "eer",
+               "tar_at_far1", "n_targets", "config", "git_commits", "avbench_versions", "devices",
+               "created_at", "dates", "run_keys", "score_files", "ci_note"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    records = []
+    for key, group in rows.groupby(list(ENTRY_KEY), sort=False):
+        group = group.sort_values(["seed", "id"])
+        newest = group.sort_values("id").iloc[-1]
+        values = group["main_score"].to_numpy(dtype=float)
+        metrics = list(group["metrics"])
+        rec = dict(zip(ENTRY_KEY, key))
+        rec.update(
+            profile=newest["profile"], clip_length=newest["clip_length"],
+            train_generators=tuple(newest["train_generators"]),
+            test_generators=tuple(newest["test_generators"]),
+            seeds=tuple(int(s) for s in group["seed"]), n_seeds=len(group),
+            mean_target_auc=float(values.mean()),
+            std=float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+            pooled_auc=_mean([m.get("pooled_auc") for m in metrics]),
+            eer=_mean([m.get("eer") for m in metrics]),
+            tar_at_far1=_mean([m.get("tar_at_far1") for m in metrics]),
+            n_targets=_mean([m.get("n_targets") for m in metrics]),
+            config=newest["config"], git_commits=tuple(sorted(set(group["git_commit"]))),
+            avbench_versions=tuple(sorted(set(group["avbench_version"]))),
+            devices=tuple(sorted(set(group["device"]))), created_at=newest["created_at"],
+            dates=tuple(group["created_at"]), run_keys=tuple(group["run_key"]),
+            score_files=tuple(group["score_file"]), ci_note="",
+        )
+        if len(group) == 1:
+            rec["ci_low"] = metrics[0]["mean_target_auc_ci_low"]
+            rec["ci_high"] = metrics[0]["mean_target_auc_ci_high"]
+        else:
+            missing = [p for p in rec["score_files"] if not reader.exists(p)]
+            if missing:
+                rec["ci_low"] = rec["ci_high"] = float("nan")
+                rec["ci_note"] = f"no CI: score file(s) missing: {', '.join(missing)}"
+            else:
+                aucs = seed_mean_target_aucs([reader.table(p) for p in rec["score_files"]])
+                m = metrics[0]
+                rec["ci_low"], rec["ci_high"] = bootstrap_mean_ci(
+                    aucs, n=int(m.get("bootstrap_n", 1000)), seed=int(m.get("bootstrap_seed", 0)))
+                rec["ci_note"] = (f"CI of the mean over {len(group)} seeds of per-target AUC "
+                                  "(cluster bootstrap over targets)")
+        records.append(rec)
+    df = pd.DataFrame.from_records(records, columns=columns)
+    return df.sort_values([*SECTION_KEY, "method", "variant"], kind="stable").reset_index(drop=True)
+
+
+def target_auc_table(entries: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
+    """Long table of per-target AUCs (entry index, target, auc) for distribution plots."""
+    frames = []
+    for i, entry in entries.iterrows():
+        aucs = reader.target_aucs(entry)
+        frames.append(pd.DataFrame({"entry": i, "target": aucs.index, "auc": aucs.to_numpy()}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["entry", "target", "auc"])
+
+
+__all__ = ["ENTRY_KEY", "SECTION_KEY", "ScoreReader", "build_entries", "latest_rows",
+           "target_auc_table", "variant_of"]

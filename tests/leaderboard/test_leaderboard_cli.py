@@ -1,0 +1,36 @@
+"""``avbench leaderboard publish`` and ``avbench compare`` as a user runs them."""
+
+from __future__ import annotations
+
+from conftest import fill_store
+
+from avbench.results import ResultsStore
+
+
+def test_publish_and_compare_from_the_command_line(run_cli, tmp_path):
+    db = tmp_path / "results" / "results.sqlite"
+    fill_store(ResultsStore(db))
+    r = run_cli("leaderboard", "publish", "--db", str(db), "--out", "boards", "--dataset", "synthetic")
+    assert r.returncode == 0, r.stderr
+    assert "published boards/synthetic/index.html" in r.stdout
+    assert (tmp_path / "boards" / "synthetic" / "README.md").is_file()
+    assert not (tmp_path / "boards" / "nvfair").exists()  # only the board asked for
+
+    r = run_cli("compare", "f5c_featdiff", "f5c_static", "--protocol", "overall", "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if "overall v1" in ln)
+    cells = [c.strip() for c in line.split("│") if c.strip()]
+    assert cells[0] == "synthetic" and cells[2] == "all"
+    a, b, delta = float(cells[3]), float(cells[4]), float(cells[5])
+    assert abs((a - b) - delta) <= 0.0015 and delta > 0 and cells[6].startswith("[")
+
+
+def test_command_line_errors_name_the_fix(run_cli, tmp_path):
+    r = run_cli("leaderboard", "publish", "--db", str(tmp_path / "nothing.sqlite"))
+    assert r.returncode == 2 and "no results database there; run `avbench run` first" in r.stderr
+    db = tmp_path / "results" / "results.sqlite"
+    fill_store(ResultsStore(db))
+    r = run_cli("compare", "f5c_featdif", "f5c_static", "--db", str(db))
+    assert r.returncode == 2 and "Did you mean 'f5c_featdiff'?" in r.stderr
+    r = run_cli("compare", "f5c_featdiff", "stgcn", "--protocol", "cross_gen", "--db", str(db))
+    assert r.returncode == 2 and "share no evaluated cell under protocol 'cross_gen'" in r.stderr

@@ -1,0 +1,83 @@
+"""``publish``: one static board per dataset, from the store only, the same files every time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+from conftest import add_result
+
+from avbench.errors import UsageError
+from avbench.leaderboard.publish import MissingScoreFile, publish
+from avbench.results import ResultsStore
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_dataset_gets_a_complete_board(published):
+    for dataset in ("synthetic", "nvfair"):
+        board = published / dataset
+        for name in ("index.html", "README.md", "results.json", "results.csv", "assets/board.js",
+                     "assets/board.css"):
+            assert (board / name).is_file(), name
+    figures = sorted(p.name for p in (published / "synthetic" / "figures").iterdir())
+    assert figures == sorted(f"{s}-v1-fp-synth-{kind}.png" for s, kind in (
+        ("overall", "roc-det"), ("overall", "target-auc"), ("per_gen", "roc-det"),
+        ("per_gen", "target-auc"), ("cross_gen", "heatmaps"), ("clip_length", "clip-length")))
+    for png in (published / "synthetic" / "figures").iterdir():
+        data = png.read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 5000
+    root = (published / "README.md").read_text()
+    assert "[synthetic](synthetic/README.md)" in root and "[nvfair](nvfair/README.md)" in root
+
+
+def test_machine_readable_results(published, board_store):
+    payload = json.loads((published / "synthetic" / "results.json").read_text())
+    assert len(payload["measured"]) == 37 and payload["reported"] == []
+    featdiff = next(e for e in payload["measured"]
+                    if e["method"] == "f5c_featdiff" and e["protocol"] == "overall")
+    assert featdiff["seeds"] == [0, 1, 2] and featdiff["config"]["profile"] == "quick"
+    assert featdiff["git_commits"] == ["0123456789abcdef0123456789abcdef01234567"]
+    assert payload["comparisons"]["against"] == "f5c_featdiff" and len(payload["comparisons"]["rows"]) == 15
+    csv = pd.read_csv(published / "nvfair" / "results.csv")
+    assert csv["kind"].value_counts().to_dict() == {"reported": 79, "measured": 1}
+    measured = csv[csv["kind"] == "measured"].iloc[0]
+    stored = next(r for r in board_store.rows(dataset="nvfair"))
+    assert measured["mean_target_auc"] == pytest.approx(stored.main_score, abs=1e-6)
+    assert measured["delta_reported"] == pytest.approx(stored.main_score - 0.877, abs=1e-6)
+    assert measured["reported_table"] == "III"
+
+
+def test_markdown_shows_cis_seeds_and_reported_differences(published, board_store):
+    synth = (published / "synthetic" / "README.md").read_text()
+    line = next(ln for ln in synth.splitlines() if ln.startswith("| f5c_featdiff | measured | quick | 0, 1, 2 |"))
+    assert " ± " in line and "(seeds 0, 1, 2)" in line and line.count("[") == 1
+    assert "## cross_gen (protocol v1)" in synth and "facevid2vid → lia" in synth
+    nvfair = (published / "nvfair" / "README.md").read_text()
+    main = next(r for r in board_store.rows(dataset="nvfair")).main_score
+    assert f"Δ {main - 0.877:+.3f} vs reported (Table III)" in nvfair
+    assert "| nvfair_ldmk_tcnn | reported |" in nvfair and "## cross_gen (reported only)" in nvfair
+    html = (published / "nvfair" / "index.html").read_text()
+    assert 'class="badge">reported<' in html and "Prashnani" in html
+
+
+def test_publishing_twice_writes_identical_files(board_store, published, tmp_path):
+    publish(board_store, tmp_path)
+
+    def digest(root):
+        return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert digest(tmp_path) == digest(published)
+
+
+def test_missing_score_file_and_unknown_dataset_are_clear_errors(tmp_path):
+    store = ResultsStore(tmp_path / "r" / "results.sqlite")
+    row = add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0)
+    with pytest.raises(UsageError, match="dataset.s. avaprintdb .*can be published for: nvfair, synthetic"):
+        publish(store, tmp_path / "out", datasets=["avaprintdb"])
+    store.resolve(row.score_file).unlink()
+    with pytest.raises(MissingScoreFile, match=r"1 of 1 stored results have no score file: .*scores-all.parquet"):
+        publish(store, tmp_path / "out")
