@@ -109,9 +109,11 @@ def write_root(out_dir: Path) -> None:
             boards.append({"dataset": child.name, "as_of": payload.get("as_of", ""),
                            "measured": len(payload.get("measured", [])),
                            "reported": len(payload.get("reported", []))})
+    # A publisher's own account of how the results were produced (runs, machine) is linked if present.
+    reproduce = "REPRODUCE.md" if (out_dir / "REPRODUCE.md").is_file() else ""
     env = _environment()
-    (out_dir / "README.md").write_text(env.get_template("root.md.j2").render(boards=boards))
-    (out_dir / "index.html").write_text(env.get_template("root.html.j2").render(boards=boards))
+    (out_dir / "README.md").write_text(env.get_template("root.md.j2").render(boards=boards, reproduce=reproduce))
+    (out_dir / "index.html").write_text(env.get_template("root.html.j2").render(boards=boards, reproduce=reproduce))
     css = out_dir / "assets"
     css.mkdir(exist_ok=True)
     shutil.copyfile(files("avbench.leaderboard").joinpath("assets", "board.css"), css / "board.css")

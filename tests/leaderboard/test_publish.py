@@ -81,3 +81,10 @@ def test_missing_score_file_and_unknown_dataset_are_clear_errors(tmp_path):
     store.resolve(row.score_file).unlink()
     with pytest.raises(MissingScoreFile, match=r"1 of 1 stored results have no score file: .*scores-all.parquet"):
         publish(store, tmp_path / "out")
+
+
+def test_root_index_links_the_publishers_reproduce_notes(board_store, tmp_path):
+    (tmp_path / "REPRODUCE.md").write_text("how\n")
+    publish(board_store, tmp_path, datasets=["nvfair"])
+    assert "[REPRODUCE.md](REPRODUCE.md)" in (tmp_path / "README.md").read_text()
+    assert (tmp_path / "REPRODUCE.md").read_text() == "how\n"  # never overwritten
