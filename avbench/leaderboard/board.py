@@ -77,7 +77,7 @@ class Row:
     profile: str = ""
     seeds: tuple[int, ...] = ()
     values: dict[str, Value] = field(default_factory=dict)
-    extra: dict[str, str] = field(default_factory=dict)  # pooled AUC, EER, TAR (single-eval sections)
+    extra: dict[str, Value] = field(default_factory=dict)  # pooled AUC, EER, TAR (single-eval sections)
     details: dict[str, str] = field(default_factory=dict)  # provenance shown on demand
     config: str = ""              # the run config, pretty JSON
 
@@ -262,8 +262,11 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
         extra = {}
         if extra_columns and len(group) == 1:
             e = group.iloc[0]
-            extra = {"pooled AUC": f"{e['pooled_auc']:.3f}", "EER": f"{e['eer']:.3f}",
-                     "TAR@FAR=1%": f"{e['tar_at_far1']:.3f}"}
+            cis = e.get("secondary_cis") or {}
+            for header, name in (("pooled AUC", "pooled_auc"), ("EER", "eer"), ("TAR@FAR=1%", "tar_at_far1")):
+                ci = cis.get(name)
+                extra[header] = Value(auc=float(e[name]), ci_low=ci[0] if ci else None,
+                                      ci_high=ci[1] if ci else None)
         commits = sorted({c for cs in group["git_commits"] for c in cs})
         dates = sorted({d for ds in group["dates"] for d in ds})
         details = {

@@ -22,7 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avbench.metrics import bootstrap_mean_ci, seed_mean_target_aucs
+from avbench.metrics import (
+    bootstrap_ci,
+    bootstrap_mean_ci,
+    eer,
+    pooled_auc,
+    seed_mean_target_aucs,
+    tar_at_far,
+)
 from avbench.results import ResultsStore
 from avbench.scores import read_scores
 
@@ -143,14 +150,30 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
     return df.sort_values([*SECTION_KEY, "method", "variant"], kind="stable").reset_index(drop=True)
 
 
-def target_auc_table(entries: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
-    """Long table of per-target AUCs (entry index, target, auc) for distribution plots."""
-    frames = []
-    for i, entry in entries.iterrows():
-        aucs = reader.target_aucs(entry)
-        frames.append(pd.DataFrame({"entry": i, "target": aucs.index, "auc": aucs.to_numpy()}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["entry", "target", "auc"])
+def _seed_mean(metric):
+    """A statistic of a table holding several seeds' pairs: the metric per seed, averaged."""
+    def statistic(table: pd.DataFrame) -> float:
+        return float(np.mean([metric(group) for _, group in table.groupby("seed", sort=True)]))
+    return statistic
 
 
-__all__ = ["ENTRY_KEY", "SECTION_KEY", "ScoreReader", "build_entries", "latest_rows",
-           "target_auc_table", "variant_of"]
+SECONDARY_METRICS = {
+    "pooled_auc": pooled_auc,
+    "eer": eer,
+    "tar_at_far1": lambda table: tar_at_far(table, 0.01),
+}
+
+
+def secondary_cis(entry: pd.Series, reader: ScoreReader, n: int = 1000) -> dict:
+    """95 % cluster-bootstrap CIs of pooled AUC, EER and TAR@FAR=1 % for one entry.
+
+    The stored rows carry these metrics' point values only (their resampling is not
+    vectorised and costs about a second each), so the board computes their intervals
+    from the score files where it shows them.  For several seeds, each resample
+    averages the metric over the seeds, matching the seed-averaged point value.
+    """
+    tables = [reader.table(p).assign(seed=s) for p, s in zip(entry["score_files"], entry["seeds"])]
+    table = pd.concat(tables, ignore_index=True)
+    seed = int(entry["seeds"][0]) if entry["n_seeds"] == 1 else 0
+    return {name: bootstrap_ci(table, _seed_mean(metric), n=n, seed=seed)
+            for name, metric in SECONDARY_METRICS.items()}

@@ -18,7 +18,13 @@ from avbench.errors import AvbenchError, UsageError
 from avbench.leaderboard import figures as fig
 from avbench.leaderboard.board import Figure, attach_reported, build_board, entry_labels, section_id_of
 from avbench.leaderboard.compare import comparisons_against
-from avbench.leaderboard.entries import SECTION_KEY, ScoreReader, build_entries, latest_rows
+from avbench.leaderboard.entries import (
+    SECTION_KEY,
+    ScoreReader,
+    build_entries,
+    latest_rows,
+    secondary_cis,
+)
 from avbench.leaderboard.render import write_board, write_root
 from avbench.leaderboard.reported import load_reported, reported_for
 from avbench.results import ResultsStore
@@ -60,6 +66,7 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
         board_dir = out_dir / dataset
         shutil.rmtree(board_dir / "figures", ignore_errors=True)  # no stale plots of removed rows
         say(f"{dataset}: {len(entries)} measured entries, {len(reported)} reported figures")
+        entries = with_secondary_cis(entries, reader, say)
         drawn = draw_figures(entries, reported, reader, board_dir, say)
         say(f"{dataset}: paired comparisons against {against}")
         comparisons = comparisons_against(entries, reader, against)
@@ -69,6 +76,24 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
         written.append(board_dir)
     write_root(out_dir)
     return written
+
+
+def with_secondary_cis(entries: pd.DataFrame, reader: ScoreReader,
+                       say: Callable[[str], None]) -> pd.DataFrame:
+    """Add ``secondary_cis`` (pooled AUC, EER, TAR CIs) where the board shows those metrics:
+    entries of sections with a single evaluation (None elsewhere)."""
+    entries = entries.copy()
+    entries["secondary_cis"] = None
+    if entries.empty:
+        return entries
+    evals = entries.groupby(list(SECTION_KEY))[["cell", "test_group"]].transform(
+        lambda col: col.nunique())
+    single = (evals["cell"] == 1) & (evals["test_group"] == 1)
+    if single.any():
+        say(f"  bootstrap CIs of pooled AUC, EER and TAR for {int(single.sum())} entries")
+    entries.loc[single, "secondary_cis"] = pd.Series(
+        {i: secondary_cis(entries.loc[i], reader) for i in entries.index[single]}, dtype=object)
+    return entries
 
 
 def _check_score_files(rows: pd.DataFrame, reader: ScoreReader, store: ResultsStore) -> None:
