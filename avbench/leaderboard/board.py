@@ -76,6 +76,7 @@ class Row:
     method: str
     profile: str = ""
     seeds: tuple[int, ...] = ()
+    clip_lengths: tuple[int, ...] = ()  # T of the row's models
     values: dict[str, Value] = field(default_factory=dict)
     extra: dict[str, Value] = field(default_factory=dict)  # pooled AUC, EER, TAR (single-eval sections)
     details: dict[str, str] = field(default_factory=dict)  # provenance shown on demand
@@ -84,6 +85,10 @@ class Row:
     @property
     def seeds_text(self) -> str:
         return ", ".join(map(str, self.seeds))
+
+    @property
+    def clip_text(self) -> str:
+        return ", ".join(map(str, self.clip_lengths))
 
 
 @dataclass
@@ -278,11 +283,13 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
         }
         rows.append(Row(label=labels[group.index[0]], kind="measured", method=method,
                         profile=first["profile"], seeds=seeds, values=values, extra=extra,
+                        clip_lengths=tuple(sorted({int(t) for t in group["clip_length"].dropna()})),
                         details=details, config=json.dumps(first["config"], indent=1, sort_keys=True)))
     for method, group in reported.groupby("method", sort=False):  # one value per cell already
         values = {eval_key(r["cell"], r["test_group"]): _reported_value(r) for _, r in group.iterrows()}
         tables = ", ".join(dict.fromkeys(group["table"]))
-        rows.append(Row(label=method, kind="reported", method=method, values=values,
+        lengths = tuple(sorted({int(t) for t in group["clip_length"].dropna()}))
+        rows.append(Row(label=method, kind="reported", method=method, values=values, clip_lengths=lengths,
                         details={"source": "; ".join(dict.fromkeys(group["citation"])),
                                  "table": f"Table {tables}"}))
     rows.sort(key=lambda r: (-_sort_score(r, columns), r.kind, r.label))

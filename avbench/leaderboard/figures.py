@@ -108,12 +108,13 @@ def clip_length_curve(series: list[tuple[str, pd.DataFrame]], path: Path, title:
 
     Each frame has columns ``clip_length``, ``auc`` and (measured) ``ci_low``/``ci_high``.
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, df in series:
+    fig, ax = plt.subplots(figsize=(7.8, 4.4))
+    for k, (label, df) in enumerate(series):
         df = df.sort_values("clip_length")
         err = np.vstack([df["auc"] - df["ci_low"], df["ci_high"] - df["auc"]])
-        ax.errorbar(df["clip_length"], df["auc"], yerr=np.nan_to_num(err), marker="o", capsize=3,
-                    label=label)
+        dodge = 1.0 + 0.012 * (k - (len(series) - 1) / 2)  # side by side, so CI bars stay readable
+        ax.errorbar(df["clip_length"] * dodge, df["auc"], yerr=np.nan_to_num(err), marker="o",
+                    capsize=2, lw=1.2, ms=4, label=label)
     for label, df in reported:
         df = df.sort_values("clip_length")
         ax.plot(df["clip_length"], df["auc"], ls="--", marker="s", label=f"{label} (reported)")
@@ -122,5 +123,5 @@ def clip_length_curve(series: list[tuple[str, pd.DataFrame]], path: Path, title:
     ax.set_xticks(lengths, [str(t) for t in lengths])
     ax.set(xlabel="clip length T (frames)", ylabel="mean per-target AUC", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)

@@ -146,9 +146,12 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
                               "Mean per-target AUC of each model trained on one generator (row) and "
                               "tested on each generator (column)."))
         overall = group[group["test_group"] == "all"]
-        if overall["clip_length"].nunique() > 1:
+        lengths = overall.groupby(["method", "variant"], sort=False)["clip_length"].nunique()
+        if (lengths > 1).any():  # a variant run at several clip lengths (not methods that differ)
             series = []
             for (method, variant), g in overall.groupby(["method", "variant"], sort=False):
+                if lengths[(method, variant)] < 2:
+                    continue
                 series.append((labels[g.index[0]], pd.DataFrame({
                     "clip_length": g["clip_length"].astype(int), "auc": g["mean_target_auc"],
                     "ci_low": g["ci_low"], "ci_high": g["ci_high"]})))

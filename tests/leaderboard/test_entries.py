@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 from conftest import add_result, fill_store
 
-from avbench.leaderboard.entries import ScoreReader, build_entries, latest_rows, variant_of
-from avbench.metrics import bootstrap_mean_ci, per_target_auc
+from avbench.leaderboard.entries import (
+    ScoreReader,
+    build_entries,
+    latest_rows,
+    secondary_cis,
+    variant_of,
+)
+from avbench.metrics import bootstrap_ci, bootstrap_mean_ci, per_target_auc
 from avbench.results import ResultsStore
 
 
@@ -78,3 +84,18 @@ def test_results_folder_can_be_moved(tmp_path):
     entries = build_entries(latest_rows(moved), ScoreReader(moved))
     assert entries["ci_note"].str.startswith("CI of the mean").sum() == 1
     assert len(ScoreReader(moved).pooled(entries.iloc[0])) == 96  # 8 targets x 12 pairs
+
+
+def test_secondary_cis_match_the_metrics_bootstrap(board_store):
+    reader = ScoreReader(board_store)
+    entries = build_entries(latest_rows(board_store), reader)
+    single = entry(entries, method="f5c_static", protocol="overall")
+    table = reader.table(single["score_files"][0])
+    cis = secondary_cis(single, reader, n=200)
+    assert cis["eer"] == pytest.approx(bootstrap_ci(table, "eer", n=200, seed=0))
+    assert cis["pooled_auc"] == pytest.approx(bootstrap_ci(table, "pooled_auc", n=200, seed=0))
+    lo, hi = cis["tar_at_far1"]
+    assert 0.0 <= lo <= hi <= 1.0
+    multi = entry(entries, method="f5c_featdiff", protocol="overall", dataset="synthetic")
+    lo, hi = secondary_cis(multi, reader, n=200)["eer"]
+    assert lo <= multi["eer"] <= hi  # the seed-averaged EER lies inside its interval
