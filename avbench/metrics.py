@@ -149,7 +149,10 @@ def eer(scores: pd.DataFrame) -> float:
     FNR = 0, so FNR - FPR goes from +1 to -1; the two neighbouring points where it
     changes sign are interpolated linearly.
     """
-    fpr, tpr = _roc(scores, "EER")
+    return _eer_of_roc(*_roc(scores, "EER"))
+
+
+def _eer_of_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
     diff = (1.0 - tpr) - fpr  # non-increasing along the curve
     i = int(np.argmax(diff <= 0))  # first point at or past the crossing; diff[0] = 1 > 0
     d0, d1 = diff[i - 1], diff[i]
@@ -167,7 +170,10 @@ def tar_at_far(scores: pd.DataFrame, far: float = 0.01) -> float:
     """
     if not 0.0 <= far <= 1.0:
         raise ValueError(f"far must lie in [0, 1]; got {far}")
-    fpr, tpr = _roc(scores, "TAR@FAR")
+    return _tar_of_roc(*_roc(scores, "TAR@FAR"), far)
+
+
+def _tar_of_roc(fpr: np.ndarray, tpr: np.ndarray, far: float = 0.01) -> float:
     return float(tpr[fpr <= far + 1e-12].max())  # tolerance: far = k/n given as a decimal
 
 
@@ -239,6 +245,24 @@ def _fast_pooled_auc(scores: pd.DataFrame, codes: np.ndarray, n_targets: int,
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def _fast_roc_statistic(scores: pd.DataFrame, codes: np.ndarray, counts: np.ndarray,
+                        of_roc: Callable[[np.ndarray, np.ndarray], float]) -> np.ndarray:
+    """An ROC-based statistic (EER, TAR@FAR) of each resample without building its table.
+
+    A target drawn ``c`` times contributes ``c`` copies of each of its pairs, which gives
+    the ROC curve of pairs weighted by ``c`` (``roc_curve``'s ``sample_weight``).
+    """
+    labels, values = _arrays(scores)
+    out = np.full(len(counts), np.nan)
+    for b, weights in enumerate(counts):
+        w = weights[codes]
+        if not (w[labels == 1].sum() > 0 and w[labels == 0].sum() > 0):
+            continue  # no positives or no negatives drawn: undefined, as in the loop
+        fpr, tpr, _ = roc_curve(labels, values, sample_weight=w, drop_intermediate=False)
+        out[b] = of_roc(fpr, tpr)
+    return out
+
+
 def bootstrap_samples(scores: pd.DataFrame, statistic: str | Statistic = "mean_target_auc",
                       n: int = 1000, seed: int = 0) -> np.ndarray:
     """The statistic on ``n`` cluster-bootstrap resamples of the targets (NaN where undefined).
@@ -250,9 +274,9 @@ def bootstrap_samples(scores: pd.DataFrame, statistic: str | Statistic = "mean_t
     (0 .. n_targets-1), so a target drawn twice is two targets, and the original
     name is in ``source_target``.
 
-    ``mean_target_auc`` and ``pooled_auc`` (by name or the functions of this
-    module) take a vectorised path with the same draws and the same results;
-    any other statistic is called once per resample.  A resample on which the
+    ``mean_target_auc``, ``pooled_auc``, ``eer`` and ``tar_at_far`` (FAR 1 %; by
+    name or the functions of this module) take a fast path with the same draws
+    and the same results; any other statistic is called once per resample.  A resample on which the
     statistic raises ``ValueError`` (e.g. no negatives drawn) gives NaN.
     """
     _check(scores)
@@ -268,6 +292,10 @@ def bootstrap_samples(scores: pd.DataFrame, statistic: str | Statistic = "mean_t
         return _fast_mean_target_auc(scores, pd.Index(targets), counts)
     if fn is pooled_auc:
         return _fast_pooled_auc(scores, codes, n_targets, counts)
+    if fn is eer:
+        return _fast_roc_statistic(scores, codes, counts, _eer_of_roc)
+    if fn is tar_at_far:
+        return _fast_roc_statistic(scores, codes, counts, _tar_of_roc)
 
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(n_targets + 1))

@@ -22,14 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avbench.metrics import (
-    bootstrap_ci,
-    bootstrap_mean_ci,
-    eer,
-    pooled_auc,
-    seed_mean_target_aucs,
-    tar_at_far,
-)
+from avbench.metrics import bootstrap_mean_ci, bootstrap_samples, seed_mean_target_aucs
 from avbench.results import ResultsStore
 from avbench.scores import read_scores
 
@@ -150,30 +143,28 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
     return df.sort_values([*SECTION_KEY, "method", "variant"], kind="stable").reset_index(drop=True)
 
 
-def _seed_mean(metric):
-    """A statistic of a table holding several seeds' pairs: the metric per seed, averaged."""
-    def statistic(table: pd.DataFrame) -> float:
-        return float(np.mean([metric(group) for _, group in table.groupby("seed", sort=True)]))
-    return statistic
+SECONDARY_METRICS = {"pooled_auc": "pooled_auc", "eer": "eer", "tar_at_far1": "tar_at_far"}
 
 
-SECONDARY_METRICS = {
-    "pooled_auc": pooled_auc,
-    "eer": eer,
-    "tar_at_far1": lambda table: tar_at_far(table, 0.01),
-}
-
-
-def secondary_cis(entry: pd.Series, reader: ScoreReader, n: int = 1000) -> dict:
+def secondary_cis(entry: pd.Series, reader: ScoreReader, n: int = 1000,
+                  alpha: float = 0.05) -> dict:
     """95 % cluster-bootstrap CIs of pooled AUC, EER and TAR@FAR=1 % for one entry.
 
-    The stored rows carry these metrics' point values only (their resampling is not
-    vectorised and costs about a second each), so the board computes their intervals
-    from the score files where it shows them.  For several seeds, each resample
-    averages the metric over the seeds, matching the seed-averaged point value.
+    The stored rows carry these metrics' point values only, so the board computes
+    their intervals from the score files where it shows them.  For several seeds,
+    every seed's table is resampled with the same target draws and the metric
+    averaged over seeds per resample, matching the seed-averaged point value.
     """
-    tables = [reader.table(p).assign(seed=s) for p, s in zip(entry["score_files"], entry["seeds"])]
-    table = pd.concat(tables, ignore_index=True)
+    tables = [reader.table(p) for p in entry["score_files"]]
+    targets = {tuple(sorted(set(t["target"]))) for t in tables}
+    if len(targets) != 1:  # the same draws only mean the same targets if every seed has them all
+        raise ValueError(f"{entry['method']} {entry['protocol']} {entry['cell']}/{entry['test_group']}: "
+                         "seeds were scored on different targets; their CIs cannot be paired")
     seed = int(entry["seeds"][0]) if entry["n_seeds"] == 1 else 0
-    return {name: bootstrap_ci(table, _seed_mean(metric), n=n, seed=seed)
-            for name, metric in SECONDARY_METRICS.items()}
+    out = {}
+    for name, statistic in SECONDARY_METRICS.items():
+        samples = np.mean([bootstrap_samples(t, statistic, n=n, seed=seed) for t in tables], axis=0)
+        samples = samples[np.isfinite(samples)]
+        low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
+        out[name] = (float(low), float(high))
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import add_result, fill_store
 
@@ -13,7 +14,7 @@ from avbench.leaderboard.entries import (
     secondary_cis,
     variant_of,
 )
-from avbench.metrics import bootstrap_ci, bootstrap_mean_ci, per_target_auc
+from avbench.metrics import bootstrap_ci, bootstrap_mean_ci, eer, per_target_auc
 from avbench.results import ResultsStore
 
 
@@ -99,3 +100,11 @@ def test_secondary_cis_match_the_metrics_bootstrap(board_store):
     multi = entry(entries, method="f5c_featdiff", protocol="overall", dataset="synthetic")
     lo, hi = secondary_cis(multi, reader, n=200)["eer"]
     assert lo <= multi["eer"] <= hi  # the seed-averaged EER lies inside its interval
+    # Several seeds: each resample averages the seeds' EERs over the same target draws.
+    tables = [reader.table(p).assign(seed=s) for p, s in zip(multi["score_files"], multi["seeds"])]
+    both = pd.concat(tables, ignore_index=True)
+
+    def seed_mean_eer(t):
+        return float(np.mean([eer(g) for _, g in t.groupby("seed")]))
+
+    assert (lo, hi) == pytest.approx(bootstrap_ci(both, seed_mean_eer, n=200, seed=0))
