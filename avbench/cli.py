@@ -278,6 +278,7 @@ def leaderboard_publish(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder of the published boards, one sub-folder per dataset.")] = Path("leaderboards"),
     dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset's board (repeatable).")] = None,
     against: Annotated[str, typer.Option(help="Method the comparison table measures every other method against.")] = "f5c_featdiff",
+    replace: Annotated[bool, typer.Option(help="Overwrite boards in --out that show results this database lacks.")] = False,
 ) -> None:
     """Render each dataset's board (HTML, Markdown, JSON, CSV, plots) from stored results only."""
     from avbench.errors import UsageError
@@ -288,7 +289,7 @@ def leaderboard_publish(
     if not Path(path).is_file():
         raise UsageError(f"--db {path}: no results database there; run `avbench run` first or "
                          "point --db at one")
-    written = publish(ResultsStore(path), out_dir, dataset, against,
+    written = publish(ResultsStore(path), out_dir, dataset, against, replace,
                       progress=lambda msg: err.print(msg, highlight=False))
     for folder in written:
         out.print(f"published {folder / 'index.html'}  ({folder / 'README.md'}, results.json, results.csv)")

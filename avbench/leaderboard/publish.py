@@ -7,6 +7,7 @@ store twice writes the same files.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,13 +37,20 @@ class MissingScoreFile(AvbenchError):
     """A stored row's score file is gone: curves and comparisons cannot be drawn."""
 
 
+class WouldDropResults(AvbenchError):
+    """The output folder holds a board with results this database does not have."""
+
+
 def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None = None,
-            against: str = DEFAULT_AGAINST,
+            against: str = DEFAULT_AGAINST, replace: bool = False,
             progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write ``out_dir/<dataset>/`` for every dataset with results or reported figures.
 
     Returns the board folders written.  ``datasets`` limits which boards are
     written; naming one with neither results nor reported figures is an error.
+    A board already in ``out_dir`` is only rewritten if this database still holds
+    every result it shows (a board grows with its database); replacing one made
+    from another database takes ``replace=True``.
     """
     say = progress or (lambda msg: None)
     rows = latest_rows(store)
@@ -58,6 +66,10 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
                          f"{store.path}; boards can be published for: {', '.join(available)}")
     say(f"{len(rows)} stored results in {store.path}")
     out_dir = Path(out_dir)
+    if not replace:  # every board checked before any is written: all or nothing
+        for dataset in chosen:
+            _check_nothing_dropped(out_dir / dataset, rows[rows["dataset"] == dataset] if len(rows) else rows,
+                                   store)
     written = []
     for dataset in chosen:
         ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
@@ -94,6 +106,23 @@ def with_secondary_cis(entries: pd.DataFrame, reader: ScoreReader,
     entries.loc[single, "secondary_cis"] = pd.Series(
         {i: secondary_cis(entries.loc[i], reader) for i in entries.index[single]}, dtype=object)
     return entries
+
+
+def _check_nothing_dropped(board_dir: Path, rows: pd.DataFrame, store: ResultsStore) -> None:
+    existing = board_dir / "results.json"
+    if not existing.is_file():
+        return
+    try:
+        shown = {k for e in json.loads(existing.read_text()).get("measured", []) for k in e.get("run_keys", [])}
+    except (ValueError, AttributeError) as exc:
+        raise WouldDropResults(f"{existing} is not a board's results.json ({exc}); publish to "
+                               "another --out or pass --replace") from None
+    missing = shown - set(rows["run_key"]) if len(rows) else shown
+    if missing:
+        raise WouldDropResults(
+            f"{board_dir} shows {len(missing)} result(s) that {store.path} does not hold (it was "
+            "published from another results database); publish to another --out, add those results "
+            "to this database, or pass --replace to overwrite that board")
 
 
 def _check_score_files(rows: pd.DataFrame, reader: ScoreReader, store: ResultsStore) -> None:

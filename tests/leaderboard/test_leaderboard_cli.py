@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import fill_store
+from conftest import add_result, fill_store
 
 from avbench.results import ResultsStore
 
@@ -15,6 +15,14 @@ def test_publish_and_compare_from_the_command_line(run_cli, tmp_path):
     assert "published boards/synthetic/index.html" in r.stdout
     assert (tmp_path / "boards" / "synthetic" / "README.md").is_file()
     assert not (tmp_path / "boards" / "nvfair").exists()  # only the board asked for
+    other = tmp_path / "other" / "results.sqlite"
+    add_result(ResultsStore(other), "f5c_static", "overall", "all", "all", 0.3)
+    r = run_cli("leaderboard", "publish", "--db", str(other), "--out", "boards")
+    assert r.returncode == 1 and "pass --replace to overwrite that board" in r.stderr
+    assert not (tmp_path / "boards" / "nvfair").exists()  # checked before anything was written
+    r = run_cli("leaderboard", "publish", "--db", str(other), "--out", "boards", "--replace",
+                "--dataset", "synthetic")
+    assert r.returncode == 0, r.stderr
 
     r = run_cli("compare", "f5c_featdiff", "f5c_static", "--protocol", "overall", "--db", str(db))
     assert r.returncode == 0, r.stderr

@@ -10,7 +10,7 @@ import pytest
 from conftest import add_result
 
 from avbench.errors import UsageError
-from avbench.leaderboard.publish import MissingScoreFile, publish
+from avbench.leaderboard.publish import MissingScoreFile, WouldDropResults, publish
 from avbench.results import ResultsStore
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -89,3 +89,21 @@ def test_root_index_links_the_publishers_reproduce_notes(board_store, tmp_path):
     publish(board_store, tmp_path, datasets=["nvfair"])
     assert "[REPRODUCE.md](REPRODUCE.md)" in (tmp_path / "README.md").read_text()
     assert (tmp_path / "REPRODUCE.md").read_text() == "how\n"  # never overwritten
+
+
+def test_a_board_from_another_database_is_not_overwritten(board_store, tmp_path):
+    out = tmp_path / "boards"
+    publish(board_store, out, datasets=["synthetic"])
+    other = ResultsStore(tmp_path / "other" / "results.sqlite")
+    add_result(other, "f5c_static", "overall", "all", "all", 0.3)
+    # 39 run keys on the board (37 entries, one of 3 seeds); the other database holds 1 of them.
+    with pytest.raises(WouldDropResults, match=r"boards/synthetic shows 38 result\(s\) that .*other/results.sqlite "
+                       "does not hold .*pass --replace"):
+        publish(other, out, datasets=["synthetic"])
+    assert len(json.loads((out / "synthetic" / "results.json").read_text())["measured"]) == 37
+    publish(other, out, datasets=["synthetic"], replace=True)
+    assert len(json.loads((out / "synthetic" / "results.json").read_text())["measured"]) == 1
+    # A database that grew (more results, the old ones kept) republishes without --replace.
+    add_result(other, "stgcn", "overall", "all", "all", 0.3)
+    publish(other, out, datasets=["synthetic"])
+    assert len(json.loads((out / "synthetic" / "results.json").read_text())["measured"]) == 2
