@@ -335,6 +335,77 @@ def compare(
     out.print(table)
 
 
+@app.command()
+def bench(
+    method: Annotated[str, typer.Option("--method", "-m", help="Method(s) for train/infer: a name, a comma-separated list or 'all'.")] = "f5c_featdiff",
+    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, pipeline, scoring.")] = "train,infer",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    precision: Annotated[str, typer.Option(help="Comma-separated: 32-true, 16-mixed, bf16-mixed.")] = "16-mixed",
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
+    batch: Annotated[int, typer.Option(help="Clips per batch (paper: 128).")] = 128,
+    clip_length: Annotated[int, typer.Option(help="Frames per clip T (paper: 64).")] = 64,
+    steps: Annotated[int, typer.Option(help="Timed steps (after warm-up).")] = 20,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up steps.")] = 5,
+    data: Annotated[Optional[str], typer.Option(help="pipeline: NAME:PATH; default: the embedded synthetic dataset.")] = None,
+    targets: Annotated[str, typer.Option(help="scoring: test-set sizes in targets, comma-separated.")] = "16,64,256,1024",
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")] = Path("bench-results"),
+) -> None:
+    """Measure training/inference clips/s, data-pipeline clips/s and scoring time; save JSON."""
+    from avbench.bench.model import ModelBench
+    from avbench.bench.suite import KINDS, model_records, write
+    from avbench.errors import UsageError
+    from avbench.runner import resolve_device
+
+    reg = _State.registry()
+    kinds = _names(what, list(KINDS), "--what")
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise UsageError(f"--what {','.join(bad)}: choose from {', '.join(KINDS)}")
+    precisions = _names(precision, ["32-true", "16-mixed", "bf16-mixed"], "--precision")
+    dev = resolve_device(device)
+    records: list[dict] = []
+    if {"train", "infer"} & set(kinds):
+        methods = _names(method, [s.name for s in reg.methods], "--method")
+        for m in methods:
+            reg.methods.get(m)
+        cfg = ModelBench(batch=batch, clip_length=clip_length, steps=steps, warmup=warmup, compile=compile_)
+        records += model_records(reg, methods, kinds, precisions, cfg, dev,
+                                 lambda msg: err.print(msg, highlight=False))
+    if "pipeline" in kinds:
+        from avbench.bench.pipeline import pipeline_throughput
+        from avbench.data.frame_cache import FrameCache
+        from avbench.data.loader import ClipSource
+        from avbench.data.spec import open_dataset
+        from avbench.progress import progress_bar
+
+        index = open_dataset(reg, data)
+        train = index.select("train")
+        with progress_bar("frame cache") as update:
+            source = ClipSource.from_frames(index.root, train, FrameCache(), progress=update)
+        records.append(pipeline_throughput(source, train, dev, clip_length=clip_length,
+                                           batch_drivers=max(1, batch // 8), per_driver=min(8, batch)))
+    if "scoring" in kinds:
+        from avbench.bench.scoring import scoring_time
+
+        for n in (int(x) for x in targets.split(",")):
+            err.print(f"scoring: {n} targets", highlight=False)
+            records.append(scoring_time(n))
+    path = write(records, dev, out_dir)
+    table = Table("benchmark", "what", "clips/s", "step ms", "TFLOP/s", "MFU", "peak GiB", "seconds",
+                  title=f"avbench bench on {dev}")
+    for r in records:
+        what_ = (f"{r.get('method', '')} {r.get('precision', '')} B={r.get('batch', '')} "
+                 f"T={r.get('clip_length', '')}" if r["benchmark"].startswith("model")
+                 else f"B={r.get('batch', '')} T={r.get('clip_length', '')}" if r["benchmark"] == "data_pipeline"
+                 else f"{r['targets']} targets, {r['pairs']} pairs")
+        fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+        table.add_row(r["benchmark"], what_, fmt(r.get("clips_per_s"), ".1f"), fmt(r.get("step_ms"), ".1f"),
+                      fmt(r.get("achieved_tflops"), ".2f"), fmt(r.get("mfu"), ".1%"),
+                      fmt(r.get("peak_memory_gib"), ".2f"), fmt(r.get("seconds"), ".3f"))
+    out.print(table)
+    out.print(f"results: {path}")
+
+
 def main() -> None:
     """Console entry point: Typer handles usage errors; ours become one clean message."""
     try:
