@@ -1,0 +1,73 @@
+"""The benchmark functions run and report complete records (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avbench.bench.model import ModelBench, infer_throughput, train_throughput
+from avbench.bench.pipeline import pipeline_throughput
+from avbench.bench.scoring import PAIRS_PER_TARGET, score_table, scoring_time
+from avbench.bench.suite import build_for_bench, write
+from avbench.data.loader import ClipSource
+from avbench.registry import load_registry
+from avbench.specs import InputKind
+
+TINY = ModelBench(batch=16, clip_length=4, steps=1, warmup=0, precision="32-true")
+
+
+@pytest.mark.parametrize("name", [s.name for s in load_registry().methods])
+def test_every_method_has_train_and_infer_throughput(name):
+    reg = load_registry()
+    rec = train_throughput(build_for_bench(reg, name, 478), name, TINY, "cpu")
+    assert rec["benchmark"] == "model_train" and rec["method"] == name
+    assert rec["clips_per_s"] > 0 and rec["step_ms"] > 0 and rec["flops_per_step"] > 0
+    assert rec["frames_per_s"] == pytest.approx(rec["clips_per_s"] * 4)
+    assert rec["mfu"] is None and rec["peak_memory_gib"] is None  # CPU: no known peak, no CUDA
+    rec = infer_throughput(build_for_bench(reg, name, 478), name, TINY, "cpu")
+    assert rec["benchmark"] == "model_infer" and rec["flops_per_step"] > 0
+
+
+def test_training_flops_exceed_inference_flops():
+    reg = load_registry()
+    train = train_throughput(build_for_bench(reg, "f5c_featdiff", 478), "f5c_featdiff", TINY, "cpu")
+    infer = infer_throughput(build_for_bench(reg, "f5c_featdiff", 478), "f5c_featdiff", TINY, "cpu")
+    assert 2.0 < train["flops_per_step"] / infer["flops_per_step"] < 4.0  # backward ~ 2x forward
+
+
+def test_pipeline_and_scoring_records():
+    frames = {f"v{i}": np.zeros((20, 8, 8), np.uint8) for i in range(8)}
+    train = pd.DataFrame({"driver": [f"d{i % 4}" for i in range(8)]}, index=list(frames))
+    rec = pipeline_throughput(ClipSource(frames, InputKind.FRAMES), train, "cpu", batch_drivers=2,
+                              per_driver=2, clip_length=5, batches=3, warmup=1)
+    assert rec["batch"] == 4 and rec["clips_per_s"] > 0
+    assert rec["mb_per_s"] == pytest.approx(rec["clips_per_s"] * 5 * 64 / 1e6)
+    table = score_table(10)
+    assert len(table) == 10 * PAIRS_PER_TARGET and table["label"].sum() == 10 * 17
+    rec = scoring_time(10, repeats=1)
+    assert rec["pairs"] == 510 and rec["seconds"] > 0
+
+
+def test_results_file_records_the_machine(tmp_path):
+    path = write([{"benchmark": "scoring", "seconds": 1.0}], "cpu", tmp_path, label="x")
+    payload = json.loads(path.read_text())
+    assert path.name.startswith("bench-") and path.name.endswith("-x.json")
+    m = payload["machine"]
+    assert m["cpu_cores"] >= 1 and m["device"] == "cpu" and m["torch"] and m["memory_gib"] > 0
+    assert payload["results"] == [{"benchmark": "scoring", "seconds": 1.0}]
+
+
+def test_bench_command(run_cli, tmp_path):
+    r = run_cli("bench", "--device", "cpu", "--method", "f5c_featdiff", "--what", "train,scoring",
+                "--batch", "16", "--clip-length", "4", "--steps", "1", "--warmup", "0",
+                "--precision", "32-true", "--targets", "16", "--out", "out")
+    assert r.returncode == 0, r.stderr
+    files = list((tmp_path / "out").glob("bench-*.json"))
+    assert len(files) == 1
+    kinds = [x["benchmark"] for x in json.loads(files[0].read_text())["results"]]
+    assert kinds == ["model_train", "scoring"]
+    r = run_cli("bench", "--device", "cpu", "--what", "trian")
+    assert r.returncode == 2 and "--what trian: choose from train, infer, pipeline, scoring" in r.stderr
