@@ -17,6 +17,8 @@ def embed_videos(method, source: ClipSource, labels: list, clip_length: int, fab
     out = []
     for i in range(0, len(labels), batch_size):
         clips = source.batch(labels[i:i + batch_size], clip_length, fabric.to_device)
-        out.append(method.embed(clips).float().cpu().numpy())
+        with fabric.autocast():  # marked forward methods run outside Fabric's precision context
+            emb = method.embed(clips)
+        out.append(emb.float().cpu().numpy())
     method.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -51,6 +51,22 @@ def make_fabric(device: str, precision: str):
     return Fabric(accelerator=device, devices=1, precision=precision)
 
 
+def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float):
+    """One optimisation step: loss under the run's precision, backward, clipping, AdamW.
+
+    The loss runs inside ``fabric.autocast()`` explicitly: Fabric applies its precision
+    context around ``forward`` only, and a method marked with ``mark_forward_method``
+    (``loss``) runs outside it, so "16-mixed" would silently train in FP32.
+    """
+    with fabric.autocast():
+        loss = model.loss(clips, drivers, targets)
+    optimizer.zero_grad(set_to_none=True)
+    fabric.backward(loss)
+    fabric.clip_gradients(model, optimizer, max_norm=grad_clip)
+    optimizer.step()
+    return loss
+
+
 def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length: int,
                    fabric, batch_size: int) -> float:
     pairs = verification_pairs(videos)
@@ -93,11 +109,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             clips = source.batch(labels, clip_length, fabric.to_device, rng)
             d = fabric.to_device(torch.tensor([drivers[x] for x in train.loc[labels, "driver"]]))
             t = fabric.to_device(torch.tensor([targets[x] for x in train.loc[labels, "target"]]))
-            loss = model.loss(clips, d, t)
-            optimizer.zero_grad(set_to_none=True)
-            fabric.backward(loss)
-            fabric.clip_gradients(model, optimizer, max_norm=cfg.grad_clip)
-            optimizer.step()
+            loss = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
             scheduler.step()
             losses.append(float(loss.detach()))
             step += 1
