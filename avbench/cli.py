@@ -338,7 +338,7 @@ def compare(
 @app.command()
 def bench(
     method: Annotated[str, typer.Option("--method", "-m", help="Method(s) for train/infer: a name, a comma-separated list or 'all'.")] = "f5c_featdiff",
-    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, pipeline, scoring.")] = "train,infer",
+    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, e2e, pipeline, scoring.")] = "train,infer",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     precision: Annotated[str, typer.Option(help="Comma-separated: 32-true, 16-mixed, bf16-mixed.")] = "16-mixed",
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
@@ -351,6 +351,8 @@ def bench(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")] = Path("bench-results"),
 ) -> None:
     """Measure training/inference clips/s, data-pipeline clips/s and scoring time; save JSON."""
+    import dataclasses
+
     from avbench.bench.model import ModelBench
     from avbench.bench.suite import KINDS, model_records, write
     from avbench.errors import UsageError
@@ -371,8 +373,7 @@ def bench(
         cfg = ModelBench(batch=batch, clip_length=clip_length, steps=steps, warmup=warmup, compile=compile_)
         records += model_records(reg, methods, kinds, precisions, cfg, dev,
                                  lambda msg: err.print(msg, highlight=False))
-    if "pipeline" in kinds:
-        from avbench.bench.pipeline import pipeline_throughput
+    if {"pipeline", "e2e"} & set(kinds):
         from avbench.data.frame_cache import FrameCache
         from avbench.data.loader import ClipSource
         from avbench.data.spec import open_dataset
@@ -382,8 +383,28 @@ def bench(
         train = index.select("train")
         with progress_bar("frame cache") as update:
             source = ClipSource.from_frames(index.root, train, FrameCache(), progress=update)
-        records.append(pipeline_throughput(source, train, dev, clip_length=clip_length,
-                                           batch_drivers=max(1, batch // 8), per_driver=min(8, batch)))
+        if "pipeline" in kinds:
+            from avbench.bench.pipeline import pipeline_throughput
+
+            from avbench.training import loader_workers
+
+            for workers in (0, loader_workers()):
+                records.append(pipeline_throughput(source, train, dev, clip_length=clip_length,
+                                                   batch_drivers=max(1, batch // 8),
+                                                   per_driver=min(8, batch), workers=workers))
+        if "e2e" in kinds:
+            from avbench.bench.end_to_end import end_to_end_throughput
+            from avbench.bench.suite import build_for_bench
+            from avbench.training import loader_workers
+
+            cfg = ModelBench(batch=batch, clip_length=clip_length, steps=steps, warmup=warmup,
+                             compile=compile_)
+            for m in _names(method, [s.name for s in reg.methods], "--method"):
+                for p in precisions:
+                    err.print(f"{m}: end to end, {p}", highlight=False)
+                    records.append(end_to_end_throughput(
+                        build_for_bench(reg, m, 478), m, source, train,
+                        dataclasses.replace(cfg, precision=p), dev, workers=loader_workers()))
     if "scoring" in kinds:
         from avbench.bench.scoring import scoring_time
 
@@ -395,8 +416,10 @@ def bench(
                   title=f"avbench bench on {dev}")
     for r in records:
         what_ = (f"{r.get('method', '')} {r.get('precision', '')} B={r.get('batch', '')} "
-                 f"T={r.get('clip_length', '')}" if r["benchmark"].startswith("model")
-                 else f"B={r.get('batch', '')} T={r.get('clip_length', '')}" if r["benchmark"] == "data_pipeline"
+                 f"T={r.get('clip_length', '')}{' compiled' if r.get('compile') else ''}"
+                 if r["benchmark"].startswith(("model", "end_to_end"))
+                 else f"B={r.get('batch', '')} T={r.get('clip_length', '')}, {r['loader_workers']} loader threads"
+                 if r["benchmark"] == "data_pipeline"
                  else f"{r['targets']} targets, {r['pairs']} pairs")
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         table.add_row(r["benchmark"], what_, fmt(r.get("clips_per_s"), ".1f"), fmt(r.get("step_ms"), ".1f"),

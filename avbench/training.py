@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import torch
 
 from avbench.config import TrainingConfig
 from avbench.data.loader import ClipSource, balanced_batches
+from avbench.data.prefetch import BatchPrefetcher
 from avbench.embed import embed_videos
 from avbench.evaluation import verification_pairs
 from avbench.metrics import per_target_auc
@@ -41,6 +43,11 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
         return (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def loader_workers() -> int:
+    """Loader threads for GPU training: enough to outpace the model, few enough to leave cores."""
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
 def make_fabric(device: str, precision: str):
@@ -96,6 +103,9 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))
     rng = np.random.default_rng(seed)
     batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
+    on_gpu = fabric.device.type == "cuda"
+    loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
+                             workers=loader_workers() if on_gpu else 0, pin=on_gpu)
     drivers = {d: i for i, d in enumerate(sorted(train["driver"].unique()))}
     targets = {t: i for i, t in enumerate(sorted(train["target"].unique()))}
     best = (-1.0, -1, None)
@@ -105,8 +115,8 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         model.train()
         losses = []
         for _ in range(cfg.steps_per_epoch):
-            labels = next(batches)
-            clips = source.batch(labels, clip_length, fabric.to_device, rng)
+            labels, cpu_batch = next(loader)
+            clips = source.to_input(cpu_batch, lambda x: x.to(fabric.device, non_blocking=True))
             d = fabric.to_device(torch.tensor([drivers[x] for x in train.loc[labels, "driver"]]))
             t = fabric.to_device(torch.tensor([targets[x] for x in train.loc[labels, "target"]]))
             loss = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
@@ -122,6 +132,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             if score > best[0]:
                 best = (score, epoch, copy.deepcopy(method.state_dict()))
         history.append(record)
+    loader.close()
     if best[2] is not None:
         method.load_state_dict(best[2])
     checkpoint.parent.mkdir(parents=True, exist_ok=True)

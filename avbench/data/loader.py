@@ -43,26 +43,40 @@ class ClipSource:
                 progress(k + 1, len(videos))
         return cls(arrays, InputKind.FRAMES)
 
+    def starts(self, labels: list, clip_length: int, rng: np.random.Generator | None = None) -> list[int]:
+        """Where each clip starts: random if ``rng`` is given, else centred.  Drawn apart from
+        the copying (:meth:`gather`) so loader threads never touch the random generator and
+        a run's clips do not depend on how many threads load them."""
+        return [train_start(len(self.arrays[lb]), clip_length, rng) if rng is not None
+                else eval_start(len(self.arrays[lb]), clip_length) for lb in labels]
+
+    def gather(self, labels: list, starts: list[int], clip_length: int) -> np.ndarray:
+        """Frames (B, T, 1, H, W) uint8, or landmarks (B, T, P, C) float32, from given starts."""
+        clips = np.stack([take_clip(self.arrays[lb], st, clip_length) for lb, st in zip(labels, starts)])
+        return clips[:, :, None] if self.kind == InputKind.FRAMES else clips
+
     def clip(self, label, clip_length: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """A (T, ...) clip: random start if ``rng`` is given, else centred."""
-        arr = self.arrays[label]
-        n = len(arr)
-        start = train_start(n, clip_length, rng) if rng is not None else eval_start(n, clip_length)
-        return take_clip(arr, start, clip_length)
+        (start,) = self.starts([label], clip_length, rng)
+        return take_clip(self.arrays[label], start, clip_length)
 
     def stack(self, labels: list, clip_length: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """Frames (B, T, 1, H, W) uint8, or landmarks (B, T, P, C) float32."""
-        clips = np.stack([self.clip(lb, clip_length, rng) for lb in labels])
-        return clips[:, :, None] if self.kind == InputKind.FRAMES else clips
+        return self.gather(labels, self.starts(labels, clip_length, rng), clip_length)
+
+    def to_input(self, batch, device_put: Callable):
+        """A stacked CPU batch (array or tensor) as the method's input tensor on the device:
+        frames scaled to [0, 1] there (uint8 travels 4x lighter), landmarks as they are."""
+        import torch
+
+        x = device_put(torch.as_tensor(batch))
+        return x.float().div_(255.0) if self.kind == InputKind.FRAMES else x.float()
 
     def batch(self, labels: list, clip_length: int, device_put: Callable,
               rng: np.random.Generator | None = None):
         """The method's input tensor on the device: frames scaled to [0, 1] there (uint8
         travels 4x lighter), landmarks as they are."""
-        import torch
-
-        x = device_put(torch.from_numpy(self.stack(labels, clip_length, rng)))
-        return x.float().div_(255.0) if self.kind == InputKind.FRAMES else x.float()
+        return self.to_input(self.stack(labels, clip_length, rng), device_put)
 
 
 def balanced_batches(videos: pd.DataFrame, identities: int, per_identity: int,

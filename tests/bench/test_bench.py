@@ -70,4 +70,4 @@ def test_bench_command(run_cli, tmp_path):
     kinds = [x["benchmark"] for x in json.loads(files[0].read_text())["results"]]
     assert kinds == ["model_train", "scoring"]
     r = run_cli("bench", "--device", "cpu", "--what", "trian")
-    assert r.returncode == 2 and "--what trian: choose from train, infer, pipeline, scoring" in r.stderr
+    assert r.returncode == 2 and "--what trian: choose from train, infer, e2e, pipeline, scoring" in r.stderr

@@ -1,0 +1,58 @@
+"""End-to-end training throughput: batches from the frame cache through the model.
+
+The same pieces as :func:`avbench.training.train_cell` (identity-balanced batches,
+:class:`~avbench.data.prefetch.BatchPrefetcher` loader threads, pinned memory,
+asynchronous copies, scaling on the device, :func:`~avbench.training.train_step`),
+timed without validation, so the figure can be set beside the model-only one
+(:mod:`avbench.bench.model`): their gap is what data loading costs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avbench.bench.model import ModelBench, _compile, _record, _sync
+from avbench.data.loader import ClipSource, balanced_batches
+from avbench.data.prefetch import BatchPrefetcher
+from avbench.training import make_fabric, train_step
+
+
+def end_to_end_throughput(method, method_name: str, source: ClipSource, train: pd.DataFrame,
+                          cfg: ModelBench, device: str, workers: int = 8, seed: int = 0) -> dict:
+    torch.backends.cudnn.benchmark = True
+    fabric = make_fabric(device, cfg.precision)
+    optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
+    model, optimizer = fabric.setup(method, optimizer)
+    model.mark_forward_method("loss")
+    model.train()
+    if cfg.compile:
+        _compile(method)
+    rng = np.random.default_rng(seed)
+    draw = balanced_batches(train, max(2, cfg.batch // 8), min(8, cfg.batch), rng)
+    drivers = {d: i for i, d in enumerate(sorted(train["driver"].unique()))}
+    on_gpu = device.startswith("cuda")
+
+    with BatchPrefetcher(source, lambda: next(draw), cfg.clip_length, rng, workers=workers,
+                         pin=on_gpu) as loader:
+        def step() -> None:
+            labels, cpu_batch = next(loader)
+            clips = source.to_input(cpu_batch, lambda x: x.to(fabric.device, non_blocking=True))
+            d = torch.tensor([drivers[x] for x in train.loc[labels, "driver"]], device=fabric.device)
+            train_step(model, optimizer, fabric, clips, d, d, grad_clip=1.0)
+
+        for _ in range(cfg.warmup):
+            step()
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(cfg.steps):
+            step()
+        _sync(device)
+        seconds = (time.perf_counter() - start) / cfg.steps
+    record = _record("train", method_name, cfg, device, seconds, 0)
+    record.update(benchmark="end_to_end_train", loader_workers=workers, flops_per_step=None,
+                  achieved_tflops=None, mfu=None)
+    return record
