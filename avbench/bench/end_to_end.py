@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avbench.bench.model import ModelBench, _compile, _record, _sync
+from avbench.bench.model import ModelBench, compile_submodules, synchronize, throughput_record
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
 from avbench.training import make_fabric, train_step
@@ -30,7 +30,7 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
     model.mark_forward_method("loss")
     model.train()
     if cfg.compile:
-        _compile(method)
+        compile_submodules(method)
     rng = np.random.default_rng(seed)
     draw = balanced_batches(train, max(2, cfg.batch // 8), min(8, cfg.batch), rng)
     drivers = {d: i for i, d in enumerate(sorted(train["driver"].unique()))}
@@ -46,13 +46,13 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
 
         for _ in range(cfg.warmup):
             step()
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         for _ in range(cfg.steps):
             step()
-        _sync(device)
+        synchronize(device)
         seconds = (time.perf_counter() - start) / cfg.steps
-    record = _record("train", method_name, cfg, device, seconds, 0)
+    record = throughput_record("train", method_name, cfg, device, seconds, 0)
     record.update(benchmark="end_to_end_train", loader_workers=workers, flops_per_step=None,
                   achieved_tflops=None, mfu=None)
     return record

@@ -45,14 +45,14 @@ def random_input(method, batch: int, clip_length: int, device, landmark_points: 
     return clips, drivers, targets
 
 
-def _compile(method) -> None:
+def compile_submodules(method) -> None:
     """torch.compile each top-level submodule in place (``Module.compile``): the method's own
     ``loss``/``embed`` stay plain methods, as Fabric's ``mark_forward_method`` requires."""
     for child in method.children():
         child.compile()
 
 
-def _sync(device: str) -> None:
+def synchronize(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -61,11 +61,11 @@ def _timed(step, steps: int, warmup: int, device: str) -> float:
     """Seconds per step over ``steps`` steps after ``warmup`` untimed ones (one sync at each end)."""
     for _ in range(warmup):
         step()
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    _sync(device)
+    synchronize(device)
     return (time.perf_counter() - start) / steps
 
 
@@ -89,7 +89,7 @@ def _peak_memory_gib(device: str) -> float | None:
     return round(torch.cuda.max_memory_allocated() / 2**30, 2) if device.startswith("cuda") else None
 
 
-def _record(kind: str, method_name: str, cfg: ModelBench, device: str, seconds: float, flops: int) -> dict:
+def throughput_record(kind: str, method_name: str, cfg: ModelBench, device: str, seconds: float, flops: int) -> dict:
     name = torch.cuda.get_device_name() if device.startswith("cuda") else None
     peak = peak_flops(name, DTYPES.get(cfg.precision, "fp32"))
     achieved = flops / seconds
@@ -119,9 +119,9 @@ def train_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     flops = _flops(step)  # eager, before compiling: the counter does not see inside compiled graphs
     if cfg.compile:
-        _compile(method)
+        compile_submodules(method)
     seconds = _timed(step, cfg.steps, cfg.warmup, device)
-    return _record("train", method_name, cfg, device, seconds, flops)
+    return throughput_record("train", method_name, cfg, device, seconds, flops)
 
 
 def infer_throughput(method, method_name: str, cfg: ModelBench, device: str) -> dict:
@@ -141,6 +141,6 @@ def infer_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     flops = _flops(step)
     if cfg.compile:
-        _compile(method)
+        compile_submodules(method)
     seconds = _timed(step, cfg.steps, cfg.warmup, device)
-    return _record("infer", method_name, cfg, device, seconds, flops)
+    return throughput_record("infer", method_name, cfg, device, seconds, flops)

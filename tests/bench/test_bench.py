@@ -71,3 +71,17 @@ def test_bench_command(run_cli, tmp_path):
     assert kinds == ["model_train", "scoring"]
     r = run_cli("bench", "--device", "cpu", "--what", "trian")
     assert r.returncode == 2 and "--what trian: choose from train, infer, e2e, pipeline, scoring" in r.stderr
+
+
+def test_end_to_end_record_reads_real_batches():
+    from avbench.bench.end_to_end import end_to_end_throughput
+
+    rng = np.random.default_rng(0)
+    frames = {f"v{i}": rng.integers(0, 255, (12, 128, 128), dtype=np.uint8) for i in range(8)}
+    train = pd.DataFrame({"driver": [f"d{i % 4}" for i in range(8)]}, index=list(frames))
+    cfg = ModelBench(batch=16, clip_length=4, steps=1, warmup=0, precision="32-true")
+    method = build_for_bench(load_registry(), "f5c_featdiff", 478)
+    rec = end_to_end_throughput(method, "f5c_featdiff", ClipSource(frames, InputKind.FRAMES), train,
+                                cfg, "cpu", workers=2)
+    assert rec["benchmark"] == "end_to_end_train" and rec["loader_workers"] == 2
+    assert rec["clips_per_s"] > 0 and rec["mfu"] is None
