@@ -338,7 +338,7 @@ def compare(
 @app.command()
 def bench(
     method: Annotated[str, typer.Option("--method", "-m", help="Method(s) for train/infer: a name, a comma-separated list or 'all'.")] = "f5c_featdiff",
-    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, e2e, pipeline, scoring.")] = "train,infer",
+    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, e2e, pipeline, landmarks, latency, scoring.")] = "train,infer",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     precision: Annotated[str, typer.Option(help="Comma-separated: 32-true, 16-mixed, bf16-mixed.")] = "16-mixed",
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
@@ -348,6 +348,8 @@ def bench(
     warmup: Annotated[int, typer.Option(help="Untimed warm-up steps.")] = 5,
     data: Annotated[Optional[str], typer.Option(help="pipeline: NAME:PATH; default: the embedded synthetic dataset.")] = None,
     targets: Annotated[str, typer.Option(help="scoring: test-set sizes in targets, comma-separated.")] = "16,64,256,1024",
+    extractor: Annotated[str, typer.Option(help="landmarks: extractor(s), comma-separated or 'all'.")] = "mediapipe",
+    videos: Annotated[int, typer.Option(help="landmarks: test videos to extract from.")] = 48,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")] = Path("bench-results"),
 ) -> None:
     """Measure training/inference clips/s, data-pipeline clips/s and scoring time; save JSON."""
@@ -405,6 +407,33 @@ def bench(
                     records.append(end_to_end_throughput(
                         build_for_bench(reg, m, 478), m, source, train,
                         dataclasses.replace(cfg, precision=p), dev, workers=loader_workers()))
+    if {"landmarks", "latency"} & set(kinds):
+        from avbench.data.spec import open_dataset
+
+        index = open_dataset(reg, data)
+        test = index.select("test")
+        if "landmarks" in kinds:
+            from avbench.bench.landmarks import extraction_throughput
+
+            for name in _names(extractor, [s.name for s in reg.landmark_extractors if s.source != "dataset"],
+                               "--extractor"):
+                err.print(f"landmarks: {name} on {videos} videos", highlight=False)
+                records.append(extraction_throughput(index.root, test.iloc[:videos],
+                                                     reg.landmark_extractors.get(name), workers=None))
+        if "latency" in kinds:
+            from avbench.bench.latency import verification_latency
+            from avbench.bench.suite import build_for_bench
+            from avbench.specs import InputKind
+
+            video = index.root / test["path"].iloc[0]
+            mp = None
+            for m in _names(method, [s.name for s in reg.methods], "--method"):
+                if reg.methods.get(m).input == InputKind.LANDMARKS and mp is None:
+                    mp = reg.landmark_extractors.get("mediapipe").load()()
+                err.print(f"latency: {m}", highlight=False)
+                records.append(verification_latency(
+                    build_for_bench(reg, m, 478), m, video, clip_length, dev,
+                    extractor=mp if reg.methods.get(m).input == InputKind.LANDMARKS else None))
     if "scoring" in kinds:
         from avbench.bench.scoring import scoring_time
 
@@ -420,6 +449,13 @@ def bench(
                  if r["benchmark"].startswith(("model", "end_to_end"))
                  else f"B={r.get('batch', '')} T={r.get('clip_length', '')}, {r['loader_workers']} loader threads"
                  if r["benchmark"] == "data_pipeline"
+                 else f"{r['extractor']}: {r['videos']} videos, {r['frames']} frames, "
+                      f"{r['frames_per_s']:.0f} frames/s ({r['frames_per_s_per_worker']:.0f} per worker)"
+                 if r["benchmark"] == "landmark_extraction"
+                 else f"{r['method']} T={r['clip_length']}: decode {r['decode_ms']:.1f} ms, landmarks "
+                      f"{'-' if r['landmarks_ms'] is None else format(r['landmarks_ms'], '.1f')} ms, "
+                      f"embed {r['embed_ms']:.1f} ms, total {r['total_ms']:.1f} ms"
+                 if r["benchmark"] == "verification_latency"
                  else f"{r['targets']} targets, {r['pairs']} pairs")
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         table.add_row(r["benchmark"], what_, fmt(r.get("clips_per_s"), ".1f"), fmt(r.get("step_ms"), ".1f"),

@@ -13,7 +13,7 @@ from avbench.bench.model import ModelBench, infer_throughput, train_throughput
 from avbench.registry import Registry
 from avbench.specs import InputKind
 
-KINDS = ("train", "infer", "e2e", "pipeline", "scoring")
+KINDS = ("train", "infer", "e2e", "pipeline", "landmarks", "latency", "scoring")
 
 
 def build_for_bench(registry: Registry, name: str, landmark_points: int):

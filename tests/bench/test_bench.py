@@ -70,7 +70,7 @@ def test_bench_command(run_cli, tmp_path):
     kinds = [x["benchmark"] for x in json.loads(files[0].read_text())["results"]]
     assert kinds == ["model_train", "scoring"]
     r = run_cli("bench", "--device", "cpu", "--what", "trian")
-    assert r.returncode == 2 and "--what trian: choose from train, infer, e2e, pipeline, scoring" in r.stderr
+    assert r.returncode == 2 and "--what trian: choose from train, infer, e2e, pipeline, landmarks, latency, scoring" in r.stderr
 
 
 def test_end_to_end_record_reads_real_batches():
@@ -85,3 +85,40 @@ def test_end_to_end_record_reads_real_batches():
                                 cfg, "cpu", workers=2)
     assert rec["benchmark"] == "end_to_end_train" and rec["loader_workers"] == 2
     assert rec["clips_per_s"] > 0 and rec["mfu"] is None
+
+
+def test_verification_latency_stages(tmp_path):
+    from helpers import FakeExtractor, write_video
+
+    from avbench.bench.latency import verification_latency
+
+    video = tmp_path / "v.mp4"
+    write_video(video, n_frames=20, size=64)
+    reg = load_registry()
+    frames = verification_latency(build_for_bench(reg, "f5c_featdiff", 478), "f5c_featdiff", video,
+                                  8, "cpu", repeats=1)
+    assert frames["input"] == "frames" and frames["landmarks_ms"] is None and frames["video_frames"] == 20
+    assert frames["total_ms"] == pytest.approx(frames["decode_ms"] + frames["embed_ms"])
+    marks = verification_latency(build_for_bench(reg, "stgcn", 68), "stgcn", video, 8, "cpu",
+                                 extractor=FakeExtractor(), repeats=1)  # 68 points: iBUG graph
+    assert marks["landmarks_ms"] > 0
+    assert marks["total_ms"] == pytest.approx(marks["decode_ms"] + marks["landmarks_ms"] + marks["embed_ms"])
+    with pytest.raises(ValueError, match="stgcn reads landmarks: pass an extractor"):
+        verification_latency(build_for_bench(reg, "stgcn", 478), "stgcn", video, 8, "cpu")
+
+
+def test_landmark_extraction_record(tmp_path):
+    from helpers import write_video
+
+    from avbench.bench.landmarks import extraction_throughput
+    from avbench.specs import LandmarkExtractorSpec
+
+    fake = LandmarkExtractorSpec(name="fake", summary="", factory="helpers:FakeExtractor", n_points=68)
+    for i in range(3):
+        write_video(tmp_path / f"v{i}.mp4", n_frames=12, seed=i)
+    videos = pd.DataFrame({"path": [f"v{i}.mp4" for i in range(3)], "generator": ["tps"] * 3})
+    rec = extraction_throughput(tmp_path, videos, fake, workers=1)
+    assert rec["videos"] == 3 and rec["frames"] == 36 and rec["skipped_videos"] == 0
+    assert rec["failure_rate"] == pytest.approx(9 / 36)  # FakeExtractor: every 4th frame has no face
+    assert rec["frames_per_s"] > 0 and rec["frames_per_s_per_worker"] > 0
+    assert not list(tmp_path.glob("landmarks*"))  # a temporary cache, never the dataset folder
