@@ -19,13 +19,22 @@ from avbench.leaderboard.entries import SECTION_KEY, ScoreReader
 from avbench.metrics import paired_bootstrap
 
 EVAL_KEY = (*SECTION_KEY, "dataset", "cell", "test_group")
-COLUMNS = [*EVAL_KEY, "a", "b", "a_variant", "b_variant", "a_auc", "b_auc", "delta", "ci_low",
-           "ci_high", "p_not_better", "n_targets", "n_only_a", "n_only_b"]
+STATS = ("delta", "ci_low", "ci_high", "p_not_better", "n_targets", "n_only_a", "n_only_b")
+COLUMNS = [*EVAL_KEY, "a", "b", "a_variant", "b_variant", "a_auc", "b_auc", *STATS]
 
 
 def paired(entry_a: pd.Series, entry_b: pd.Series, reader: ScoreReader) -> dict:
     """:func:`~avbench.metrics.paired_bootstrap` of two entries of one evaluation."""
     return paired_bootstrap(reader.target_aucs(entry_a), reader.target_aucs(entry_b))
+
+
+def _row(key: tuple, ea: pd.Series, eb: pd.Series, reader: ScoreReader) -> dict:
+    """One comparison record (:data:`COLUMNS`) of entry A against entry B on evaluation ``key``."""
+    res = paired(ea, eb, reader)
+    return {**dict(zip(EVAL_KEY, key)), "a": ea["method"], "b": eb["method"],
+            "a_variant": ea["variant"], "b_variant": eb["variant"],
+            "a_auc": ea["mean_target_auc"], "b_auc": eb["mean_target_auc"],
+            **{k: res[k] for k in STATS}}
 
 
 def _pick(entries: pd.DataFrame, method: str, profile: str | None) -> pd.DataFrame:
@@ -64,13 +73,7 @@ def compare_methods(entries: pd.DataFrame, reader: ScoreReader, a: str, b: str,
             if len(g) > 1:
                 raise UsageError(f"{name} has {len(g)} variants on {key[0]} {key[-2]}/{key[-1]} "
                                  f"(profiles: {', '.join(g['profile'])}); choose one with --profile")
-        ea, eb = ga.iloc[0], gb.iloc[0]
-        res = paired(ea, eb, reader)
-        records.append({**dict(zip(EVAL_KEY, key)), "a": a, "b": b, "a_variant": ea["variant"],
-                        "b_variant": eb["variant"], "a_auc": ea["mean_target_auc"],
-                        "b_auc": eb["mean_target_auc"],
-                        **{k: res[k] for k in ("delta", "ci_low", "ci_high", "p_not_better",
-                                               "n_targets", "n_only_a", "n_only_b")}})
+        records.append(_row(key, ga.iloc[0], gb.iloc[0], reader))
     if not records:
         raise UsageError(f"{a} and {b} share no evaluated cell"
                          + (f" under protocol {protocol!r}" if protocol else "")
@@ -91,11 +94,5 @@ def comparisons_against(entries: pd.DataFrame, reader: ScoreReader, against: str
             match = base[base["profile"] == entry["profile"]]
             if len(match) != 1:
                 continue
-            ref = match.iloc[0]
-            res = paired(entry, ref, reader)
-            records.append({**dict(zip(EVAL_KEY, key)), "a": entry["method"], "b": against,
-                            "a_variant": entry["variant"], "b_variant": ref["variant"],
-                            "a_auc": entry["mean_target_auc"], "b_auc": ref["mean_target_auc"],
-                            **{k: res[k] for k in ("delta", "ci_low", "ci_high", "p_not_better",
-                                                   "n_targets", "n_only_a", "n_only_b")}})
+            records.append(_row(key, entry, match.iloc[0], reader))
     return pd.DataFrame.from_records(records, columns=COLUMNS)

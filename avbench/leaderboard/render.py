@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from importlib.resources import files
 from pathlib import Path
 
@@ -48,6 +47,12 @@ def _environment() -> Environment:
     return env
 
 
+def _copy_asset(name: str, folder: Path) -> None:
+    """The packaged ``assets/<name>`` into ``folder/assets/``: each board folder is self-contained."""
+    (folder / "assets").mkdir(parents=True, exist_ok=True)
+    (folder / "assets" / name).write_text(files("avbench.leaderboard").joinpath("assets", name).read_text())
+
+
 def _json_safe(value):
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
@@ -69,9 +74,8 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def write_board(board: Board, board_dir: Path, entries: pd.DataFrame, reported: pd.DataFrame) -> Path:
     """Write the board folder (created if missing; figures are already in ``figures/``)."""
     board_dir = Path(board_dir)
-    (board_dir / "assets").mkdir(parents=True, exist_ok=True)
     for name in ASSETS:
-        (board_dir / "assets" / name).write_text(files("avbench.leaderboard").joinpath("assets", name).read_text())
+        _copy_asset(name, board_dir)
     env = _environment()
     (board_dir / "index.html").write_text(env.get_template("board.html.j2").render(board=board))
     (board_dir / "README.md").write_text(env.get_template("board.md.j2").render(board=board))
@@ -114,6 +118,4 @@ def write_root(out_dir: Path) -> None:
     env = _environment()
     (out_dir / "README.md").write_text(env.get_template("root.md.j2").render(boards=boards, reproduce=reproduce))
     (out_dir / "index.html").write_text(env.get_template("root.html.j2").render(boards=boards, reproduce=reproduce))
-    css = out_dir / "assets"
-    css.mkdir(exist_ok=True)
-    shutil.copyfile(files("avbench.leaderboard").joinpath("assets", "board.css"), css / "board.css")
+    _copy_asset("board.css", out_dir)
