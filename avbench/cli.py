@@ -206,9 +206,26 @@ def run(
     force: Annotated[bool, typer.Option(help="Recompute cells already in the results database.")] = False,
     extractor: Annotated[Optional[str], typer.Option(
         help="Landmark methods: landmark extractor (avbench list extractors); default: the method's.")] = None,
+    devices: Annotated[int, typer.Option(
+        help="Data-parallel processes per training, one per GPU (Lightning Fabric DDP; also under "
+             "torchrun).  Same results as 1 for the same seed.")] = 1,
+    jobs: Annotated[int, typer.Option(
+        help="Independent protocol cells run at once, each in its own process on its own GPU(s); "
+             "0: as many as the GPUs allow.")] = 1,
+    compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the method (GPU speed).")] = False,
+    cell: Annotated[Optional[list[str]], typer.Option(
+        help="Only this protocol cell (repeatable); default: all cells.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", metavar="KEY=VALUE",
+        help="Method config override, e.g. --set dropout=0 (repeatable; stored with the results).")] = None,
 ) -> None:
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
+    from avbench.launch import process_rank
+    from avbench.errors import UsageError
     from avbench.runner import RunRequest, plan_run
+
+    if process_rank() != 0:  # a data-parallel worker: rank 0 reports
+        out.quiet = err.quiet = True
 
     reg = _State.registry()
     methods = _names(method, [s.name for s in reg.methods], "--method")
@@ -225,16 +242,69 @@ def run(
             return None
         return extractor
 
+    if devices > 1 and len(methods) * len(protocols) > 1:
+        raise UsageError(f"--devices {devices} trains one method under one protocol per command "
+                         "(the processes re-run the command); run each pair separately")
     requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=seed,
-                           extractor=extractor_for(m))
+                           extractor=extractor_for(m), devices=devices, compile=compile_,
+                           cells=tuple(cell or ()), method_overrides=_overrides(set_ or []))
                 for m in methods for p in protocols]
     err.print("resolving method, protocol and data ...")
     plans = [plan_run(reg, r) for r in requests]  # every name checked before the first training
     for plan in plans:
-        _run_plan(plan, db, force)
+        if jobs != 1 and len(plan.cells) > 1:
+            _run_cells_in_parallel(plan, db, force, jobs)
+            _run_plan(plan, db, False, note="cells computed by parallel jobs")
+        else:
+            _run_plan(plan, db, force)
 
 
-def _run_plan(plan, db: Path | None, force: bool) -> None:
+def _overrides(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings as config overrides; values are Python literals where they parse
+    (``0``, ``0.5``, ``True``, ``(4, 4, 1)``), else strings."""
+    import ast
+
+    from avbench.errors import UsageError
+
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set dropout=0")
+        try:
+            overrides[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key.strip()] = value
+    return overrides
+
+
+def _run_cells_in_parallel(plan, db: Path | None, force: bool, jobs: int) -> None:
+    """Fill the caches once here, then one ``avbench run --cell`` process per cell."""
+    from avbench.parallel import cell_jobs, run_jobs, slots
+    from avbench.progress import progress_bar
+    from avbench.results import default_db_path
+    from avbench.runner import clip_source, resolve_device
+
+    gpus = 0
+    if resolve_device(plan.request.device) == "cuda":
+        import torch
+
+        gpus = torch.cuda.device_count()
+    jobs = jobs or max(1, gpus // plan.request.devices)
+    jobs = min(jobs, len(plan.cells))
+    db = Path(db or default_db_path()).resolve()
+    work = cell_jobs(plan, db, force, _State.extra_plugins, db.parent / "logs")
+    envs = slots(jobs, plan.request.devices, gpus)
+    with progress_bar(f"{plan.method.name} / {plan.protocol.name}: inputs") as update:
+        clip_source(plan, plan.index.videos, progress=lambda stage, d, n: update(d, n, stage))
+    out.print(f"{len(work)} cells as {jobs} parallel jobs"
+              + (f" ({plan.request.devices} GPU(s) each)" if gpus else "") + f"; logs in {work[0].log.parent}")
+    with progress_bar(f"{plan.method.name} / {plan.protocol.name}: cells") as update:
+        run_jobs(work, envs, progress=lambda d, n, msg: update(d, n, msg))
+
+
+def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> None:
+    from avbench.launch import process_rank
     from avbench.progress import progress_bar
     from avbench.report import protocol_table
     from avbench.results import ResultsStore, default_db_path
@@ -256,11 +326,17 @@ def _run_plan(plan, db: Path | None, force: bool) -> None:
     with progress_bar(f"{plan.method.name} / {plan.protocol.name}") as update:
         outcomes = execute(plan, store=store, force=force,
                            progress=lambda stage, done, total: update(done, total, stage))
+    if process_rank() != 0:
+        return  # a data-parallel worker: rank 0 evaluates, stores and reports
     rows = [r for o in outcomes for r in o.rows]
     reused = sum(o.reused for o in outcomes)
     table = protocol_table(rows)
+    if note:
+        reused_note = f" ({note})"
+    else:
+        reused_note = f" ({reused} cell(s) reused; --force recomputes)" if reused else ""
     title = (f"{plan.protocol.name}: mean per-target AUC [95% CI], {plan.index.dataset}, "
-             f"seed {plan.request.seed}" + (f" ({reused} cell(s) reused; --force recomputes)" if reused else ""))
+             f"seed {plan.request.seed}" + reused_note)
     grid = Table("train \\ test" if plan.protocol.name == "cross_gen" else "cell",
                  *map(str, table.columns), title=title)
     for name, values in table.iterrows():

@@ -17,6 +17,10 @@ A method is a :class:`torch.nn.Module` subclass of :class:`Method` with
   time-shuffled negatives) override it, which is why it receives the clips and not
   only the embeddings.
 
+A method with its own batch-level loss keeps data-parallel training exact by
+contrasting over :func:`gather_batch` and returning :func:`data_parallel_loss`
+(see :mod:`avbench.distributed`), as the default loss does.
+
 That is the whole contract: training loops, devices, precision, data and
 evaluation belong to avbench.
 """
@@ -29,6 +33,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from avbench.distributed import data_parallel_loss, gather_batch
 from avbench.specs import InputKind
 
 
@@ -37,11 +42,14 @@ def supervised_contrastive_loss(embeddings: Tensor, labels: Tensor, temperature:
 
     Anchors without a positive in the batch contribute nothing (their term is
     undefined); a batch with no positive pair at all is an error, because it
-    would silently train on nothing.
+    would silently train on nothing.  Under data-parallel training each process
+    holds a slice of the batch; the loss is still the one over the whole batch
+    (see :mod:`avbench.distributed`), so N processes train like one.
     """
     if embeddings.ndim != 2 or labels.shape != embeddings.shape[:1]:
         raise ValueError(f"expected (B, D) embeddings and (B,) labels, got "
                          f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
+    embeddings, labels, world = gather_batch(embeddings, labels)
     logits = (embeddings @ embeddings.T).float() / temperature
     n = embeddings.shape[0]
     self_mask = torch.eye(n, dtype=torch.bool, device=embeddings.device)
@@ -53,7 +61,7 @@ def supervised_contrastive_loss(embeddings: Tensor, labels: Tensor, temperature:
     if not bool(has_pos.any()):
         raise ValueError("supervised contrastive loss needs at least two clips of one driver per batch")
     mean_log_prob_pos = log_prob.masked_fill(~positives, 0.0).sum(1)[has_pos] / n_pos[has_pos]
-    return -mean_log_prob_pos.mean()
+    return data_parallel_loss(-mean_log_prob_pos.mean(), world)
 
 
 class Method(nn.Module):
@@ -110,4 +118,5 @@ def check_embeddings(method: Method, embeddings: Tensor, batch: int) -> None:
                          "end embed() with torch.nn.functional.normalize(x, dim=1)")
 
 
-__all__ = ["InputKind", "Method", "check_embeddings", "supervised_contrastive_loss"]
+__all__ = ["InputKind", "Method", "check_embeddings", "data_parallel_loss", "gather_batch",
+           "supervised_contrastive_loss"]

@@ -36,6 +36,9 @@ class RunRequest:
     seed: int = 0
     method_overrides: dict[str, Any] = field(default_factory=dict)
     extractor: str | None = None  # landmark methods: extractor plugin (default: the method's config)
+    devices: int = 1  # data-parallel processes per training (Fabric DDP); results do not depend on it
+    compile: bool = False  # torch.compile the method (speed only)
+    cells: tuple[str, ...] = ()  # only these protocol cells (default: all)
 
 
 @dataclass
@@ -82,13 +85,15 @@ def plan_run(registry: Registry, request: RunRequest,
     if not index.generators:
         raise DatasetError(f"{index.dataset} at {index.root} has no generated videos "
                            f"({len(index.skipped)} files skipped); see `avbench data index`")
-    cells = protocol.cells(index.generators)
+    cells = _selected_cells(protocol, protocol.cells(index.generators), request.cells)
+    _check_devices(request, training)
     for cell in cells:
         for g in cell.train_generators:
             if g not in index.generators:
                 raise DatasetError(f"protocol {protocol.name!r} trains on generator {g!r}, which "
                                    f"{index.dataset} at {index.root} does not have "
                                    f"(it has: {', '.join(index.generators)})")
+    _check_overrides(method, request.method_overrides)
     overrides, extractor = dict(request.method_overrides), None
     if method.input == InputKind.LANDMARKS:
         overrides, extractor = _landmark_overrides(registry, method, request, index)
@@ -97,6 +102,42 @@ def plan_run(registry: Registry, request: RunRequest,
                          "not landmarks")
     return RunPlan(request, method, protocol, index, training, cells, list(registry.plugins.loaded),
                    overrides, extractor)
+
+
+def _check_overrides(method: MethodSpec, overrides: dict[str, Any]) -> None:
+    if not overrides:
+        return
+    fields = {f.name for f in dataclasses.fields(method.load().Config)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise UsageError(f"--set {', '.join(unknown)}: method {method.name!r} has no such config option; "
+                         f"its options: {', '.join(sorted(fields))}")
+
+
+def _selected_cells(protocol: ProtocolSpec, cells: list[Cell], names: tuple[str, ...]) -> list[Cell]:
+    if not names:
+        return cells
+    known = {c.name: c for c in cells}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"--cell {', '.join(unknown)}: protocol {protocol.name!r} has no such cell on this "
+                         f"dataset; its cells: {', '.join(known)}")
+    return [c for c in cells if c.name in names]
+
+
+def _check_devices(request: RunRequest, training: TrainingConfig) -> None:
+    if request.devices < 1:
+        raise UsageError(f"--devices {request.devices}: give at least 1")
+    if training.batch_size % request.devices:
+        raise UsageError(f"--devices {request.devices}: the {request.profile!r} profile's batch of "
+                         f"{training.batch_size} clips cannot be split evenly over {request.devices} "
+                         "processes; choose a divisor of it")
+    if request.devices > 1 and request.device == "cuda":
+        import torch
+
+        if torch.cuda.device_count() < request.devices:
+            raise UsageError(f"--devices {request.devices}: torch sees {torch.cuda.device_count()} CUDA "
+                             "device(s)")
 
 
 def _landmark_overrides(registry: Registry, method: MethodSpec, request: RunRequest,
@@ -220,6 +261,11 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     A cell whose every evaluation is already in the store under the same run key
     (method, config, protocol version, dataset fingerprint, seed, cell) is reused
     unless ``force``.  Score files and checkpoints go under ``out_dir``.
+
+    With ``devices`` > 1 this launches the data-parallel processes (Fabric re-runs the
+    command once per device, or joins those ``torchrun`` started); every process
+    trains, only rank 0 evaluates and writes results, and the other ranks return
+    outcomes without rows.
     """
     import torch
 
@@ -235,12 +281,9 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     store = store if store is not None else ResultsStore(default_db_path())
     out_dir = Path(out_dir or Path(store.path).parent / "runs")
     device = resolve_device(req.device)
-    fabric = make_fabric(device, plan.training.precision)
     index = plan.index
-    env = environment(device)
-    commit = git_commit()
-    plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
-    outcomes = []
+    # Decide every cell's reuse first: data-parallel processes start only if something trains.
+    todo = []
     for cell in plan.cells:
         t = plan.clip_length(cell)
         method_cfg = dataclasses.asdict(plan.method.load().Config(**plan.method_overrides))
@@ -250,7 +293,17 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                                       plan.protocol.version, cell.name, ev.name,
                                       index.fingerprint, req.seed) for ev in cell.evals}
         found = {name: store.find(k) for name, k in keys.items()}
-        if not force and all(found.values()):
+        todo.append((cell, t, config, keys, found, force or not all(found.values())))
+    fabric = make_fabric(device, plan.training.precision, req.devices)
+    if req.devices > 1 and any(item[-1] for item in todo):
+        fabric.launch()  # from here on one process per device; only rank 0 evaluates and stores
+    lead = fabric.global_rank == 0
+    env = {**environment(device), "devices": req.devices, "compile": req.compile}
+    commit = git_commit()
+    plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
+    outcomes = []
+    for cell, t, config, keys, found, needs_training in todo:
+        if not needs_training:
             outcomes.append(CellOutcome(cell, [found[ev.name] for ev in cell.evals], True))
             continue
         train = index.select("train", cell.train_generators)
@@ -258,7 +311,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         tests = {ev.name: index.select("test", ev.generators) for ev in cell.evals}
         needed = pd.concat([train, val, *tests.values()])
         needed = needed[~needed.index.duplicated()]
-        source, report = clip_source(plan, needed, cache_dir, progress=progress)
+        with fabric.rank_zero_first():  # rank 0 fills the caches; the others then read them
+            source, report = clip_source(plan, needed, cache_dir, progress=progress if lead else None)
         usable = set(source.arrays)
         train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
         tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
@@ -268,7 +322,10 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         result = train_cell(method, fabric, train, val, source, dataclasses.replace(plan.training, clip_length=t),
                             t, req.seed, run_dir / "best.ckpt",
                             progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
-                            if progress else None)
+                            if progress and lead else None, compile=req.compile)
+        if not lead:
+            outcomes.append(CellOutcome(cell, [], False))
+            continue
         rows = []
         for ev in cell.evals:
             test = tests[ev.name]

@@ -1,9 +1,11 @@
 """Train one protocol cell: identity-balanced SupCon batches, AdamW, cosine schedule.
 
 Lightning Fabric owns the device, the precision (FP16/BF16 autocast on GPUs, FP32 on
-CPUs) and checkpoint saving, so this file is only the schedule of the paper
-(Table I): linear warm-up, cosine decay, gradient clipping, validation AUC every few
-epochs with the best state kept.
+CPUs), data-parallel processes (DDP) and checkpoint saving, so this file is only the
+schedule of the paper (Table I): linear warm-up, cosine decay, gradient clipping,
+validation AUC every few epochs with the best state kept.  Under DDP every process
+draws the same global batch and trains on its slice; the loss and BatchNorm see the
+whole batch (:mod:`avbench.distributed`), so N processes train as one does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 from avbench.config import TrainingConfig
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
+from avbench.distributed import sync_batchnorm
 from avbench.embed import embed_videos
 from avbench.evaluation import verification_pairs
 from avbench.metrics import per_target_auc
@@ -50,12 +53,22 @@ def loader_workers() -> int:
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
-def make_fabric(device: str, precision: str):
+def make_fabric(device: str, precision: str, devices: int = 1):
+    """Fabric for ``devices`` processes on ``device`` (DDP when more than one: NCCL on
+    GPUs, gloo on CPUs).  The caller launches it (``fabric.launch()``)."""
     from lightning_fabric import Fabric
 
     if device == "cpu":
         precision = "32-true"  # AMP is for GPUs; CPU autocast is slower here
-    return Fabric(accelerator=device, devices=1, precision=precision)
+    return Fabric(accelerator=device, devices=devices, strategy="ddp" if devices > 1 else "auto",
+                  precision=precision)
+
+
+def compile_submodules(method) -> None:
+    """torch.compile each top-level submodule in place (``Module.compile``): the method's own
+    ``loss``/``embed`` stay plain methods, as Fabric's ``mark_forward_method`` requires."""
+    for child in method.children():
+        child.compile()
 
 
 def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float):
@@ -74,6 +87,12 @@ def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: flo
     return loss
 
 
+def label_ids(videos: pd.DataFrame, column: str) -> dict:
+    """Row label -> integer id of its ``column`` value (ids in sorted value order)."""
+    ids = {v: i for i, v in enumerate(sorted(videos[column].unique()))}
+    return {label: ids[v] for label, v in videos[column].items()}
+
+
 def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length: int,
                    fabric, batch_size: int) -> float:
     pairs = verification_pairs(videos)
@@ -89,15 +108,24 @@ def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length
 
 def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: ClipSource,
                cfg: TrainingConfig, clip_length: int, seed: int, checkpoint: Path,
-               progress: Callable[[int, int, str], None] | None = None) -> TrainResult:
-    """Train ``method`` in place; on return it holds the best validation state."""
+               progress: Callable[[int, int, str], None] | None = None,
+               compile: bool = False) -> TrainResult:
+    """Train ``method`` in place; on return it holds the best validation state.
+
+    ``compile`` runs the method's submodules through torch.compile (faster steps on
+    GPUs after a compilation pause; the arithmetic is the same up to float rounding).
+    """
     start = time.perf_counter()
     fabric.seed_everything(seed, verbose=False)
+    if fabric.world_size > 1:
+        sync_batchnorm(method, fabric.device.type)  # in place: ``method`` keeps its identity
     optimizer = torch.optim.AdamW(method.parameters(), lr=cfg.lr, betas=cfg.betas,
                                   weight_decay=cfg.weight_decay)
     model, optimizer = fabric.setup(method, optimizer)
     model.mark_forward_method("loss")
     model.mark_forward_method("embed")
+    if compile:
+        compile_submodules(method)
     total = cfg.epochs * cfg.steps_per_epoch
     warmup = cfg.warmup_epochs * cfg.steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))
@@ -105,9 +133,10 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
     on_gpu = fabric.device.type == "cuda"
     loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
-                             workers=loader_workers() if on_gpu else 0, pin=on_gpu)
-    drivers = {d: i for i, d in enumerate(sorted(train["driver"].unique()))}
-    targets = {t: i for i, t in enumerate(sorted(train["target"].unique()))}
+                             workers=loader_workers() if on_gpu else 0, pin=on_gpu,
+                             shard=(fabric.global_rank, fabric.world_size),
+                             device=fabric.device if on_gpu else None)
+    driver_of, target_of = label_ids(train, "driver"), label_ids(train, "target")
     best = (-1.0, -1, None)
     history: list[dict] = []
     step = 0
@@ -115,10 +144,10 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         model.train()
         losses = []
         for _ in range(cfg.steps_per_epoch):
-            labels, cpu_batch = next(loader)
-            clips = source.to_input(cpu_batch, lambda x: x.to(fabric.device, non_blocking=True))
-            d = fabric.to_device(torch.tensor([drivers[x] for x in train.loc[labels, "driver"]]))
-            t = fabric.to_device(torch.tensor([targets[x] for x in train.loc[labels, "target"]]))
+            labels, batch = next(loader)
+            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True))
+            d = fabric.to_device(torch.tensor([driver_of[x] for x in labels]))
+            t = fabric.to_device(torch.tensor([target_of[x] for x in labels]))
             loss = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
             scheduler.step()
             losses.append(float(loss.detach()))
@@ -127,7 +156,9 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                 progress(step, total, f"epoch {epoch} loss {np.mean(losses[-10:]):.3f}")
         record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0]}
         if epoch % cfg.val_every == 0 or epoch == cfg.epochs:
-            record["val_auc"] = validation_auc(model, source, val, clip_length, fabric, cfg.batch_size)
+            # The bare method: validation needs no gradient sync, and every process
+            # computes the same AUC, so all keep the same best state.
+            record["val_auc"] = validation_auc(method, source, val, clip_length, fabric, cfg.batch_size)
             score = record["val_auc"] if not math.isnan(record["val_auc"]) else epoch / 1e6
             if score > best[0]:
                 best = (score, epoch, copy.deepcopy(method.state_dict()))

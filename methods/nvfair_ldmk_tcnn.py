@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from avbench.landmarks.layouts import layout_for
 from avbench.landmarks.normalise import normalise_points
-from avbench.method import Method
+from avbench.method import Method, data_parallel_loss, gather_batch
 from avbench.specs import InputKind
 
 
@@ -56,6 +56,10 @@ def nvfair_contrastive_loss(anchors: Tensor, drivers: Tensor, shuffled: Tensor |
         shuffled: (B, D) embeddings of the time-shuffled clips, row k shuffles clip k (None: no R).
         tau: similarity temperature.
     """
+    if shuffled is None:
+        anchors, drivers, world = gather_batch(anchors, drivers)
+    else:
+        anchors, drivers, shuffled, world = gather_batch(anchors, drivers, shuffled)
     same = drivers[:, None] == drivers[None, :]
     eye = torch.eye(len(drivers), dtype=torch.bool, device=anchors.device)
     sim = torch.exp(-torch.cdist(anchors, anchors).pow(2) / tau)
@@ -68,7 +72,7 @@ def nvfair_contrastive_loss(anchors: Tensor, drivers: Tensor, shuffled: Tensor |
     if not bool(has_pos.any()):
         raise ValueError("the NVFAIR contrastive loss needs at least two clips of one driver per batch")
     loss = -torch.log(pos / (pos + neg + shuf))
-    return loss[has_pos].mean()
+    return data_parallel_loss(loss[has_pos].mean(), world)
 
 
 class TemporalBlock(nn.Module):

@@ -2,7 +2,7 @@
 
 The same pieces as :func:`avbench.training.train_cell` (identity-balanced batches,
 :class:`~avbench.data.prefetch.BatchPrefetcher` loader threads, pinned memory,
-asynchronous copies, scaling on the device, :func:`~avbench.training.train_step`),
+copies on a side stream, scaling on the device, :func:`~avbench.training.train_step`),
 timed without validation, so the figure can be set beside the model-only one
 (:mod:`avbench.bench.model`): their gap is what data loading costs.
 """
@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avbench.bench.model import ModelBench, compile_submodules, synchronize, throughput_record
+from avbench.bench.model import ModelBench, synchronize, throughput_record
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
-from avbench.training import make_fabric, train_step
+from avbench.training import compile_submodules, label_ids, make_fabric, train_step
 
 
 def end_to_end_throughput(method, method_name: str, source: ClipSource, train: pd.DataFrame,
@@ -33,15 +33,15 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
         compile_submodules(method)
     rng = np.random.default_rng(seed)
     draw = balanced_batches(train, max(2, cfg.batch // 8), min(8, cfg.batch), rng)
-    drivers = {d: i for i, d in enumerate(sorted(train["driver"].unique()))}
+    driver_of = label_ids(train, "driver")
     on_gpu = device.startswith("cuda")
 
     with BatchPrefetcher(source, lambda: next(draw), cfg.clip_length, rng, workers=workers,
-                         pin=on_gpu) as loader:
+                         pin=on_gpu, device=fabric.device if on_gpu else None) as loader:
         def step() -> None:
-            labels, cpu_batch = next(loader)
-            clips = source.to_input(cpu_batch, lambda x: x.to(fabric.device, non_blocking=True))
-            d = torch.tensor([drivers[x] for x in train.loc[labels, "driver"]], device=fabric.device)
+            labels, batch = next(loader)
+            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True))
+            d = torch.tensor([driver_of[x] for x in labels], device=fabric.device)
             train_step(model, optimizer, fabric, clips, d, d, grad_clip=1.0)
 
         for _ in range(cfg.warmup):

@@ -16,7 +16,7 @@ import torch
 
 from avbench.bench.machine import peak_flops
 from avbench.specs import InputKind
-from avbench.training import make_fabric, train_step
+from avbench.training import compile_submodules, make_fabric, train_step
 
 DTYPES = {"32-true": "fp32", "16-mixed": "fp16", "bf16-mixed": "bf16"}
 
@@ -43,13 +43,6 @@ def random_input(method, batch: int, clip_length: int, device, landmark_points: 
     drivers = torch.arange(batch, device=device) // 8
     targets = torch.arange(batch, device=device) % 8
     return clips, drivers, targets
-
-
-def compile_submodules(method) -> None:
-    """torch.compile each top-level submodule in place (``Module.compile``): the method's own
-    ``loss``/``embed`` stay plain methods, as Fabric's ``mark_forward_method`` requires."""
-    for child in method.children():
-        child.compile()
 
 
 def synchronize(device: str) -> None:

@@ -3,8 +3,13 @@
 The main thread draws each batch's videos and clip starts (all random choices, in the
 same order as without prefetching, so results do not change); loader threads copy the
 clips out of the memory-mapped frame cache (numpy copies release the GIL) into pinned
-memory; the main thread then starts an asynchronous host-to-device copy and scales on
-the device.  ``depth`` batches are in flight at once.
+memory.  On a GPU the next batch's host-to-device copy runs on a side CUDA stream while
+the current step computes: a paper batch is 134 MB of uint8, about 4 ms over PCIe, which
+on the compute stream would idle the GPU for 5 % of every step.
+
+Under data-parallel training every process draws the same global batch (same seed, same
+draws) and loads only its own slice (``shard``), so N processes see exactly the clips
+one process would.
 """
 
 from __future__ import annotations
@@ -19,25 +24,45 @@ from avbench.data.loader import ClipSource
 
 
 class BatchPrefetcher:
-    """Iterate ``(labels, cpu_batch)`` for endless batches of ``next_labels()``.
+    """Iterate ``(labels, batch)`` for endless batches of ``next_labels()``.
 
     Args:
         source: where the clips come from.
-        next_labels: returns the next batch's row labels (e.g. ``balanced_batches``).
+        next_labels: returns the next global batch's row labels (e.g. ``balanced_batches``).
         clip_length: T.
         rng: the generator of clip starts (drawn on the calling thread).
         workers: loader threads; 0 loads on the calling thread (no prefetch).
         depth: batches prepared ahead (with ``workers`` > 0).
         pin: copy batches into page-locked memory (for asynchronous copies to a GPU).
+        shard: ``(rank, world_size)``: keep this process's contiguous slice of each batch.
+        device: a CUDA device to stage batches on, one ahead, through a side stream;
+            ``None`` yields CPU tensors.
     """
 
     def __init__(self, source: ClipSource, next_labels: Callable[[], list], clip_length: int,
-                 rng: np.random.Generator, workers: int = 4, depth: int = 4, pin: bool = False):
+                 rng: np.random.Generator, workers: int = 4, depth: int = 4, pin: bool = False,
+                 shard: tuple[int, int] = (0, 1), device=None):
         self.source, self.next_labels, self.t, self.rng = source, next_labels, clip_length, rng
         self.pin = pin
+        self.rank, self.world = shard
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="avbench-loader") if workers else None
         self.pending: deque = deque()
         self.depth = max(1, depth) if workers else 0
+        self.stager = _CudaStager(device) if device is not None and device.type == "cuda" else None
+
+    def _draw(self) -> tuple[list, list[int]]:
+        """The next global batch's labels and starts (every rank draws them all), cut to this
+        rank's slice."""
+        labels = self.next_labels()
+        starts = self.source.starts(labels, self.t, self.rng)
+        if self.world == 1:
+            return labels, starts
+        if len(labels) % self.world:
+            raise ValueError(f"a batch of {len(labels)} clips cannot be split evenly over {self.world} "
+                             "processes; choose identities_per_batch x videos_per_identity divisible by it")
+        size = len(labels) // self.world
+        cut = slice(self.rank * size, (self.rank + 1) * size)
+        return labels[cut], starts[cut]
 
     def _load(self, labels: list, starts: list[int]):
         import torch
@@ -46,22 +71,26 @@ class BatchPrefetcher:
         return batch.pin_memory() if self.pin else batch
 
     def _submit(self) -> None:
-        labels = self.next_labels()
-        starts = self.source.starts(labels, self.t, self.rng)
+        labels, starts = self._draw()
         self.pending.append((labels, self.pool.submit(self._load, labels, starts)))
 
-    def __iter__(self) -> Iterator[tuple[list, object]]:
-        return self
-
-    def __next__(self) -> tuple[list, object]:
+    def _next_host(self) -> tuple[list, object]:
         if self.pool is None:
-            labels = self.next_labels()
-            return labels, self._load(labels, self.source.starts(labels, self.t, self.rng))
+            labels, starts = self._draw()
+            return labels, self._load(labels, starts)
         while len(self.pending) < self.depth:
             self._submit()
         labels, future = self.pending.popleft()
         self._submit()
         return labels, future.result()
+
+    def __iter__(self) -> Iterator[tuple[list, object]]:
+        return self
+
+    def __next__(self) -> tuple[list, object]:
+        if self.stager is None:
+            return self._next_host()
+        return self.stager.swap(self._next_host)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -72,3 +101,33 @@ class BatchPrefetcher:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _CudaStager:
+    """Keeps one batch in flight to the GPU on its own stream.
+
+    ``swap`` hands out the batch copied during the previous step (the compute stream
+    waits for that copy only) and starts copying the next one, so the copy of batch
+    i + 1 overlaps the step on batch i.
+    """
+
+    def __init__(self, device):
+        import torch
+
+        self.torch, self.device = torch, device
+        self.stream = torch.cuda.Stream(device)
+        self.staged: tuple[list, object] | None = None
+
+    def _stage(self, labels: list, host) -> tuple[list, object]:
+        with self.torch.cuda.stream(self.stream):
+            return labels, host.to(self.device, non_blocking=True)
+
+    def swap(self, next_host: Callable[[], tuple[list, object]]) -> tuple[list, object]:
+        if self.staged is None:
+            self.staged = self._stage(*next_host())
+        labels, batch = self.staged
+        compute = self.torch.cuda.current_stream(self.device)
+        compute.wait_stream(self.stream)  # only this batch's copy is queued on the side stream
+        batch.record_stream(compute)  # its memory is reused only after the step that reads it
+        self.staged = self._stage(*next_host())
+        return labels, batch
