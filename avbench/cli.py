@@ -213,6 +213,9 @@ def run(
         help="Independent protocol cells run at once, each in its own process on its own GPU(s); "
              "0: as many as the GPUs allow.")] = 1,
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the method (GPU speed).")] = False,
+    precision: Annotated[Optional[str], typer.Option(
+        help="32-true | 16-mixed | bf16-mixed | 64-true; default: the profile's (mixed precision "
+             "applies on GPUs only).")] = None,
     cell: Annotated[Optional[list[str]], typer.Option(
         help="Only this protocol cell (repeatable); default: all cells.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option(
@@ -247,7 +250,8 @@ def run(
                          "(the processes re-run the command); run each pair separately")
     requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=seed,
                            extractor=extractor_for(m), devices=devices, compile=compile_,
-                           cells=tuple(cell or ()), method_overrides=_overrides(set_ or []))
+                           cells=tuple(cell or ()), method_overrides=_overrides(set_ or []),
+                           precision=precision)
                 for m in methods for p in protocols]
     err.print("resolving method, protocol and data ...")
     plans = [plan_run(reg, r) for r in requests]  # every name checked before the first training
@@ -427,6 +431,7 @@ def bench(
     extractor: Annotated[str, typer.Option(help="landmarks: extractor(s), comma-separated or 'all'.")] = "mediapipe",
     videos: Annotated[int, typer.Option(help="landmarks: test videos to extract from.")] = 48,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON results.")] = Path("bench-results"),
+    devices: Annotated[int, typer.Option(help="e2e: data-parallel processes (the batch is split over them).")] = 1,
 ) -> None:
     """Measure training/inference clips/s, data-pipeline clips/s and scoring time; save JSON."""
     import dataclasses
@@ -436,11 +441,17 @@ def bench(
     from avbench.errors import UsageError
     from avbench.runner import resolve_device
 
+    from avbench.launch import process_rank
+
     reg = _State.registry()
     kinds = _names(what, list(KINDS), "--what")
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise UsageError(f"--what {','.join(bad)}: choose from {', '.join(KINDS)}")
+    if devices > 1 and kinds != ["e2e"]:
+        raise UsageError(f"--devices {devices} measures data-parallel training: use it with --what e2e alone")
+    if process_rank() != 0:  # a data-parallel worker: rank 0 reports
+        out.quiet = err.quiet = True
     precisions = _names(precision, ["32-true", "16-mixed", "bf16-mixed"], "--precision")
     dev = resolve_device(device)
     records: list[dict] = []
@@ -482,7 +493,8 @@ def bench(
                     err.print(f"{m}: end to end, {p}", highlight=False)
                     records.append(end_to_end_throughput(
                         build_for_bench(reg, m, 478), m, source, train,
-                        dataclasses.replace(cfg, precision=p), dev, workers=loader_workers()))
+                        dataclasses.replace(cfg, precision=p), dev, workers=loader_workers(),
+                        devices=devices))
     if {"landmarks", "latency"} & set(kinds):
         from avbench.data.spec import open_dataset
 
@@ -516,6 +528,8 @@ def bench(
         for n in (int(x) for x in targets.split(",")):
             err.print(f"scoring: {n} targets", highlight=False)
             records.append(scoring_time(n))
+    if process_rank() != 0:
+        return
     path = write(records, dev, out_dir)
     table = Table("benchmark", "what", "clips/s", "step ms", "TFLOP/s", "MFU", "peak GiB", "seconds",
                   title=f"avbench bench on {dev}")

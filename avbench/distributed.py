@@ -62,6 +62,22 @@ def data_parallel_loss(loss: Tensor, world: int) -> Tensor:
     return loss * world - loss.detach() * (world - 1)
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes; the gradient of every input is the sum of the outputs' gradients."""
+
+    @staticmethod
+    def forward(ctx, tensor: Tensor) -> Tensor:
+        total = tensor.clone()
+        torch.distributed.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        total = grad.clone()
+        torch.distributed.all_reduce(total)
+        return total
+
+
 class SumSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
     """BatchNorm over the global batch for any device: per-channel sums, squared sums and
     counts are all-reduced (with gradient) and the batch is normalised by them.  In
@@ -74,18 +90,16 @@ class SumSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or _world() == 1:
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce  # sums, and sums gradients back
-
         dims = [0, *range(2, x.dim())]
         channels = x.shape[1]
         shape = (1, channels) + (1,) * (x.dim() - 2)
         xf = x if x.dtype == torch.float64 else x.float()
         count = torch.full((1,), x.numel() / channels, dtype=xf.dtype, device=x.device)
-        totals = all_reduce(torch.cat([xf.sum(dims), count]))
+        totals = _AllReduceSum.apply(torch.cat([xf.sum(dims), count]))
         n = totals[-1]
         mean = totals[:channels] / n
         centred = xf - mean.view(shape)  # two passes: E[x^2] - E[x]^2 loses digits in float32
-        var = all_reduce((centred * centred).sum(dims)) / n
+        var = _AllReduceSum.apply((centred * centred).sum(dims)) / n
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)

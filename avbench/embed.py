@@ -14,9 +14,10 @@ def embed_videos(method, source: ClipSource, labels: list, clip_length: int, fab
     """(len(labels), D) float32, deterministic (centre crops, eval mode)."""
     was_training = method.training
     method.eval()
+    dtype = next(method.parameters()).dtype  # FP64 runs hold FP64 weights; mixed precision FP32 ones
     out = []
     for i in range(0, len(labels), batch_size):
-        clips = source.batch(labels[i:i + batch_size], clip_length, fabric.to_device)
+        clips = source.batch(labels[i:i + batch_size], clip_length, fabric.to_device, dtype=dtype)
         with fabric.autocast():  # marked forward methods run outside Fabric's precision context
             emb = method.embed(clips)
         out.append(emb.float().cpu().numpy())

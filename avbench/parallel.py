@@ -44,6 +44,8 @@ def request_argv(request: RunRequest, db: Path, force: bool, plugins: list[str])
         argv += ["--extractor", request.extractor]
     for key, value in request.method_overrides.items():
         argv += ["--set", f"{key}={value!r}"]
+    if request.precision:
+        argv += ["--precision", request.precision]
     if request.compile:
         argv.append("--compile")
     if force:
@@ -60,11 +62,11 @@ def cell_jobs(plan: RunPlan, db: Path, force: bool, plugins: list[str], log_dir:
 
 def slots(jobs: int, devices_per_job: int, gpus: int) -> list[dict[str, str]]:
     """The environment of each of ``jobs`` concurrent processes: its own GPUs when there are
-    GPUs, an equal share of the cores either way."""
+    GPUs, an equal share of the cores either way (unless ``OMP_NUM_THREADS`` is set)."""
     if gpus and jobs * devices_per_job > gpus:
         raise AvbenchError(f"--jobs {jobs} x --devices {devices_per_job} needs {jobs * devices_per_job} "
                            f"GPUs; torch sees {gpus}")
-    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // jobs))  # the user's wins
     envs = []
     for k in range(jobs):
         env = {"OMP_NUM_THREADS": threads}

@@ -22,6 +22,7 @@ from avbench.registry import Registry
 from avbench.specs import Cell, InputKind, LandmarkExtractorSpec, MethodSpec, ProtocolSpec
 
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "64-true")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class RunRequest:
     devices: int = 1  # data-parallel processes per training (Fabric DDP); results do not depend on it
     compile: bool = False  # torch.compile the method (speed only)
     cells: tuple[str, ...] = ()  # only these protocol cells (default: all)
+    precision: str | None = None  # override the profile's (part of the stored config)
 
 
 @dataclass
@@ -78,6 +80,10 @@ def plan_run(registry: Registry, request: RunRequest,
     method = registry.methods.get(request.method)
     protocol = registry.protocols.get(request.protocol)
     training = dataclasses.replace(get_profile(request.profile), **method.schedule_overrides(request.profile))
+    if request.precision is not None:
+        if request.precision not in PRECISIONS:
+            raise UsageError(f"--precision {request.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        training = dataclasses.replace(training, precision=request.precision)
     if request.device not in DEVICES:
         resolve_device(request.device)  # the usage error, before any slow step
     index = open_dataset(registry, request.data, index_options)

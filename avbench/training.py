@@ -58,7 +58,7 @@ def make_fabric(device: str, precision: str, devices: int = 1):
     GPUs, gloo on CPUs).  The caller launches it (``fabric.launch()``)."""
     from lightning_fabric import Fabric
 
-    if device == "cpu":
+    if device == "cpu" and precision.endswith("-mixed"):
         precision = "32-true"  # AMP is for GPUs; CPU autocast is slower here
     return Fabric(accelerator=device, devices=devices, strategy="ddp" if devices > 1 else "auto",
                   precision=precision)
@@ -91,6 +91,15 @@ def label_ids(videos: pd.DataFrame, column: str) -> dict:
     """Row label -> integer id of its ``column`` value (ids in sorted value order)."""
     ids = {v: i for i, v in enumerate(sorted(videos[column].unique()))}
     return {label: ids[v] for label, v in videos[column].items()}
+
+
+def label_tensor(ids: list[int], device) -> torch.Tensor:
+    """Integer labels on the device without stalling it: a copy from pageable memory would
+    make the host wait for every queued kernel, so the next step could not be queued ahead."""
+    tensor = torch.tensor(ids)
+    if device.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(device, non_blocking=True)
 
 
 def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length: int,
@@ -137,6 +146,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                              shard=(fabric.global_rank, fabric.world_size),
                              device=fabric.device if on_gpu else None)
     driver_of, target_of = label_ids(train, "driver"), label_ids(train, "target")
+    dtype = next(method.parameters()).dtype  # FP32 weights under mixed precision, FP64 in FP64 runs
     best = (-1.0, -1, None)
     history: list[dict] = []
     step = 0
@@ -145,9 +155,9 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         losses = []
         for _ in range(cfg.steps_per_epoch):
             labels, batch = next(loader)
-            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True))
-            d = fabric.to_device(torch.tensor([driver_of[x] for x in labels]))
-            t = fabric.to_device(torch.tensor([target_of[x] for x in labels]))
+            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True), dtype)
+            d = label_tensor([driver_of[x] for x in labels], fabric.device)
+            t = label_tensor([target_of[x] for x in labels], fabric.device)
             loss = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
             scheduler.step()
             losses.append(float(loss.detach()))

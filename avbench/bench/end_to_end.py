@@ -18,13 +18,20 @@ import torch
 from avbench.bench.model import ModelBench, synchronize, throughput_record
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
-from avbench.training import compile_submodules, label_ids, make_fabric, train_step
+from avbench.distributed import sync_batchnorm
+from avbench.training import compile_submodules, label_ids, label_tensor, make_fabric, train_step
 
 
 def end_to_end_throughput(method, method_name: str, source: ClipSource, train: pd.DataFrame,
-                          cfg: ModelBench, device: str, workers: int = 8, seed: int = 0) -> dict:
+                          cfg: ModelBench, device: str, workers: int = 8, seed: int = 0,
+                          devices: int = 1) -> dict:
+    """Clips/s of the global batch; with ``devices`` > 1, data-parallel as in training
+    (Fabric launches the other processes; every process returns the same record)."""
     torch.backends.cudnn.benchmark = True
-    fabric = make_fabric(device, cfg.precision)
+    fabric = make_fabric(device, cfg.precision, devices)
+    if devices > 1:
+        fabric.launch()
+        sync_batchnorm(method, fabric.device.type)
     optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
     model, optimizer = fabric.setup(method, optimizer)
     model.mark_forward_method("loss")
@@ -37,11 +44,12 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
     on_gpu = device.startswith("cuda")
 
     with BatchPrefetcher(source, lambda: next(draw), cfg.clip_length, rng, workers=workers,
-                         pin=on_gpu, device=fabric.device if on_gpu else None) as loader:
+                         pin=on_gpu, shard=(fabric.global_rank, fabric.world_size),
+                         device=fabric.device if on_gpu else None) as loader:
         def step() -> None:
             labels, batch = next(loader)
             clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True))
-            d = torch.tensor([driver_of[x] for x in labels], device=fabric.device)
+            d = label_tensor([driver_of[x] for x in labels], fabric.device)
             train_step(model, optimizer, fabric, clips, d, d, grad_clip=1.0)
 
         for _ in range(cfg.warmup):
@@ -54,5 +62,5 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
         seconds = (time.perf_counter() - start) / cfg.steps
     record = throughput_record("train", method_name, cfg, device, seconds, 0)
     record.update(benchmark="end_to_end_train", loader_workers=workers, flops_per_step=None,
-                  achieved_tflops=None, mfu=None)
+                  achieved_tflops=None, mfu=None, devices=devices)
     return record

@@ -64,19 +64,19 @@ class ClipSource:
         """Frames (B, T, 1, H, W) uint8, or landmarks (B, T, P, C) float32."""
         return self.gather(labels, self.starts(labels, clip_length, rng), clip_length)
 
-    def to_input(self, batch, device_put: Callable):
-        """A stacked CPU batch (array or tensor) as the method's input tensor on the device:
-        frames scaled to [0, 1] there (uint8 travels 4x lighter), landmarks as they are."""
+    def to_input(self, batch, device_put: Callable, dtype=None):
+        """A stacked batch (array or tensor) as the method's input tensor on the device:
+        frames scaled to [0, 1] there (uint8 travels 4x lighter), landmarks as they are;
+        float32 unless ``dtype`` asks otherwise (float64 for FP64 runs)."""
         import torch
 
-        x = device_put(torch.as_tensor(batch))
-        return x.float().div_(255.0) if self.kind == InputKind.FRAMES else x.float()
+        x = device_put(torch.as_tensor(batch)).to(dtype or torch.float32)
+        return x.div_(255.0) if self.kind == InputKind.FRAMES else x
 
     def batch(self, labels: list, clip_length: int, device_put: Callable,
-              rng: np.random.Generator | None = None):
-        """The method's input tensor on the device: frames scaled to [0, 1] there (uint8
-        travels 4x lighter), landmarks as they are."""
-        return self.to_input(self.stack(labels, clip_length, rng), device_put)
+              rng: np.random.Generator | None = None, dtype=None):
+        """The method's input tensor on the device (see :meth:`to_input`)."""
+        return self.to_input(self.stack(labels, clip_length, rng), device_put, dtype)
 
 
 def balanced_batches(videos: pd.DataFrame, identities: int, per_identity: int,

@@ -1,0 +1,144 @@
+"""Data-parallel training gives the single-process result (CPU gloo process groups).
+
+The unit tests compare one forward/backward on 2 processes with 1 process on the same
+global batch in float64, where the only differences left are summation order; the CLI
+test trains a whole (smoke) run with ``--devices 2`` and compares the score file.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import json
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from avbench.distributed import SumSyncBatchNorm, gather_batch, sync_batchnorm
+from avbench.method import supervised_contrastive_loss
+from avbench.scores import read_scores
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(64, 8)).double()
+
+
+def _batch():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(8, 1, 6, 6, generator=g, dtype=torch.float64)
+    drivers = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    return x, drivers
+
+
+def _loss(net: nn.Module, x, drivers):
+    emb = nn.functional.normalize(net(x), dim=1)
+    return supervised_contrastive_loss(emb, drivers)
+
+
+def _grads(net: nn.Module) -> dict:
+    return {n: p.grad.clone() for n, p in net.named_parameters()}
+
+
+def _worker(rank: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        net = _net()
+        x, drivers = _batch()
+        net = sync_batchnorm(net, "cpu")
+        ddp = nn.parallel.DistributedDataParallel(_LossModule(net))
+        local = slice(4 * rank, 4 * rank + 4)
+        loss = ddp(x[local], drivers[local])
+        loss.backward()
+        if rank == 0:
+            torch.save({"loss": loss.item(), "grads": _grads(net),
+                        "running_mean": net[1].running_mean.clone(), "kind": type(net[1]).__name__}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+class _LossModule(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, drivers):
+        return _loss(self.net, x, drivers)
+
+
+def test_two_processes_give_the_single_process_loss_gradients_and_statistics(tmp_path):
+    net = _net()
+    x, drivers = _batch()
+    loss = _loss(net, x, drivers)
+    loss.backward()
+    out = tmp_path / "rank0.pt"
+    mp.spawn(_worker, args=(_free_port(), str(out)), nprocs=2)
+    got = torch.load(out)
+    assert got["kind"] == "SumSyncBatchNorm"
+    assert got["loss"] == pytest.approx(loss.item(), abs=1e-12)  # the global loss, not a local one
+    for name, grad in _grads(net).items():
+        torch.testing.assert_close(got["grads"][name], grad, rtol=1e-9, atol=1e-12, msg=name)
+    torch.testing.assert_close(got["running_mean"], net[1].running_mean, rtol=1e-9, atol=1e-12)
+
+
+def test_outside_a_process_group_nothing_is_gathered_or_scaled():
+    emb, labels = torch.randn(4, 3), torch.arange(4)
+    e, lab, world = gather_batch(emb, labels)
+    assert world == 1 and e is emb and lab is labels
+    bn = SumSyncBatchNorm(3)
+    x = torch.randn(5, 3, 2)
+    torch.testing.assert_close(bn(x), nn.BatchNorm1d(3)(x))
+
+
+def test_sync_batchnorm_converts_every_layer_and_keeps_state():
+    net = nn.Sequential(nn.Conv1d(2, 3, 1), nn.BatchNorm1d(3), nn.Sequential(nn.BatchNorm3d(2)))
+    net[1].running_mean.fill_(0.5)
+    converted = sync_batchnorm(net, "cpu")
+    assert converted is net
+    assert [type(m).__name__ for m in net.modules() if "Norm" in type(m).__name__] == ["SumSyncBatchNorm"] * 2
+    assert torch.all(net[1].running_mean == 0.5)
+
+
+def _scores_and_env(db):
+    con = sqlite3.connect(db)
+    rows = con.execute("select score_file, environment from results").fetchall()
+    con.close()
+    assert len(rows) == 1  # rank 0 alone stores its row
+    return read_scores(db.parent / rows[0][0]), json.loads(rows[0][1])
+
+
+def test_cli_devices_2_trains_like_devices_1(run_cli, tiny_synthetic, tmp_path):
+    """A whole smoke run, FP64 and without dropout (its masks are drawn per process)."""
+    common = ["run", "--method", "f5c_featdiff", "--protocol", "overall", "--profile", "smoke",
+              "--device", "cpu", "--data", f"synthetic:{tiny_synthetic}", "--precision", "64-true",
+              "--set", "dropout=0"]
+    results = {}
+    for n in (1, 2):
+        db = tmp_path / f"devices{n}" / "results.sqlite"
+        r = run_cli(*common, "--devices", str(n), "--db", str(db))
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert r.stdout.count("pre-flight ok") == 1  # the second process prints nothing
+        results[n] = _scores_and_env(db)
+    (one, env1), (two, env2) = results[1], results[2]
+    assert (env1["devices"], env2["devices"]) == (1, 2)
+    assert list(one["a_path"]) == list(two["a_path"]) and len(one) > 50
+    assert (one["score"] - two["score"]).abs().max() < 1e-6
+
+
+def test_cli_devices_must_split_the_batch(run_cli, tiny_synthetic):
+    r = run_cli("run", "--method", "f5c_featdiff", "--protocol", "overall", "--profile", "smoke",
+                "--device", "cpu", "--data", f"synthetic:{tiny_synthetic}", "--devices", "3")
+    assert r.returncode != 0
+    assert "--devices 3" in r.stderr and "batch of 4 clips" in r.stderr
