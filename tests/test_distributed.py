@@ -142,3 +142,22 @@ def test_cli_devices_must_split_the_batch(run_cli, tiny_synthetic):
                 "--device", "cpu", "--data", f"synthetic:{tiny_synthetic}", "--devices", "3")
     assert r.returncode != 0
     assert "--devices 3" in r.stderr and "batch of 4 clips" in r.stderr
+
+
+@pytest.mark.gpu
+def test_cli_devices_2_trains_like_devices_1_on_gpus(run_cli, tiny_synthetic, tmp_path):
+    """The same on 2 GPUs (NCCL, torch's SyncBatchNorm): run with -m gpu on a 2-GPU machine."""
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs 2 CUDA devices")
+    common = ["run", "--method", "f5c_featdiff", "--protocol", "overall", "--profile", "smoke",
+              "--device", "cuda", "--data", f"synthetic:{tiny_synthetic}", "--precision", "64-true",
+              "--set", "dropout=0"]
+    scores = {}
+    for n in (1, 2):
+        db = tmp_path / f"devices{n}" / "results.sqlite"
+        r = run_cli(*common, "--devices", str(n), "--db", str(db),
+                    env={"CUBLAS_WORKSPACE_CONFIG": ":4096:8"})
+        assert r.returncode == 0, r.stderr[-3000:]
+        scores[n], env = _scores_and_env(db)
+        assert env["devices"] == n
+    assert (scores[1]["score"] - scores[2]["score"]).abs().max() < 1e-6
