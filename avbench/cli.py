@@ -150,6 +150,49 @@ def data_index(
         out.print("skipped files: none")
 
 
+@data_app.command("prepare")
+def data_prepare(
+    spec: Annotated[Optional[str], typer.Argument(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,
+    landmarks: Annotated[Optional[str], typer.Option(
+        help="Also extract landmarks with this extractor (avbench list extractors).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (default: all cores; dask: local workers).")] = None,
+    engine: Annotated[str, typer.Option(help="local (this machine) | dask (a dask.distributed cluster)")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="dask: scheduler address, e.g. tcp://head:8786 (default: a local Dask cluster).")] = None,
+) -> None:
+    """Decode every generated video into the frame cache (and extract landmarks) before training."""
+    from avbench.data.prepare import prepare_frames
+    from avbench.data.spec import open_dataset
+    from avbench.paths import default_cache_dir
+    from avbench.progress import progress_bar
+
+    reg = _State.registry()
+    extractor = reg.landmark_extractors.get(landmarks) if landmarks else None
+    index = open_dataset(reg, spec)
+    videos = index.videos[~index.videos["is_original"]]
+    cache = default_cache_dir()
+    with progress_bar(f"frames ({engine})") as update:
+        report = prepare_frames(index.root, videos, cache, engine, workers, scheduler, progress=update)
+    rate = f"{report.videos_per_s:.1f}" if report.videos_per_s else "-"
+    table = Table("videos", "decoded now", "from cache", "failed", "frames", "seconds", "videos/s",
+                  title=f"frame cache of {index.dataset} ({cache})")
+    table.add_row(str(report.videos), str(report.decoded), str(report.cached), str(len(report.failed)),
+                  str(report.frames), f"{report.seconds:.1f}", rate)
+    out.print(table)
+    for path, reason in report.failed:
+        out.print(f"  [red]failed:[/] {path}: {reason}", highlight=False)
+    if extractor is not None:
+        from avbench.landmarks.extract import extract_landmarks
+
+        ok = videos[~videos["path"].isin({p for p, _ in report.failed})]
+        with progress_bar(f"landmarks ({extractor.name}, {engine})") as update:
+            _, lm_report = extract_landmarks(index.root, ok, extractor, cache, workers=workers,
+                                             progress=update, engine=engine, scheduler=scheduler)
+        out.print(_landmark_table(lm_report.summary()))
+    if report.failed:
+        raise typer.Exit(1)
+
+
 @data_app.command("synth")
 def data_synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist or be empty).")],

@@ -16,15 +16,14 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from avbench.data.frame_cache import FrameCache
+from avbench.engines import map_tasks
 from avbench.errors import DatasetError
 from avbench.landmarks.fill import POLICY, fill_missing, missing_frames
 from avbench.specs import LandmarkExtractorSpec
@@ -114,18 +113,17 @@ def _json_value(v):
 # --- workers ----------------------------------------------------------------------------
 
 _EXTRACTOR = None
-
-
-def _init_worker(spec: LandmarkExtractorSpec) -> None:
-    global _EXTRACTOR
-    import cv2
-
-    cv2.setNumThreads(1)  # one worker per core already
-    _EXTRACTOR = spec.load()()
+_EXTRACTOR_SPEC = None
 
 
 def _extract_one(args: tuple[str, str, LandmarkExtractorSpec]) -> tuple[int, int, float]:
+    global _EXTRACTOR, _EXTRACTOR_SPEC
     video, cache_root, spec = args
+    if _EXTRACTOR is None or _EXTRACTOR_SPEC != spec:  # once per worker process
+        import cv2
+
+        cv2.setNumThreads(1)  # one worker per core already
+        _EXTRACTOR, _EXTRACTOR_SPEC = spec.load()(), spec
     cache = LandmarkCache(Path(cache_root), spec)
     frames = cache.frames.frames(Path(video))
     t = time.perf_counter()
@@ -142,8 +140,12 @@ def _extract_one(args: tuple[str, str, LandmarkExtractorSpec]) -> tuple[int, int
 
 def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorSpec, cache_root: Path,
                       workers: int | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> tuple[dict, ExtractionReport]:
+                      progress: Callable[[int, int], None] | None = None, engine: str = "local",
+                      scheduler: str | None = None) -> tuple[dict, ExtractionReport]:
     """Filled (N, P, C) float32 landmarks per row label of ``videos``, and the report.
+
+    Videos missing from the landmark cache are extracted on ``workers`` processes of this
+    machine, or on a Dask cluster (``engine="dask"``, see :mod:`avbench.engines`).
 
     Videos in which no frame has a face are left out of the returned arrays and listed in
     ``report.skipped`` with the reason; callers drop them from their selection and say so.
@@ -177,26 +179,15 @@ def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorS
             # Construct once here: missing packages or weights fail before any worker starts.
             checked = spec.load()()
             tasks = [(str(Path(root) / videos.at[label, "path"]), str(cache_root), spec) for label in todo]
-            n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-            if n_workers == 1:
-                global _EXTRACTOR
-                _EXTRACTOR = checked  # inline: use the instance just built, not a second one
-                results = map(_extract_one, tasks)
-                pool = None
-            else:
-                pool = ProcessPoolExecutor(n_workers, mp_context=get_context("spawn"),
-                                           initializer=_init_worker, initargs=(spec,))
-                results = pool.map(_extract_one, tasks)
-            try:
-                for label, (_, _, seconds) in zip(todo, results, strict=True):
-                    raw[label] = cache.load(Path(root) / videos.at[label, "path"])
-                    records[label].seconds = seconds
-                    done += 1
-                    if progress:
-                        progress(done, len(videos))
-            finally:
-                if pool is not None:
-                    pool.shutdown(cancel_futures=True)
+            global _EXTRACTOR, _EXTRACTOR_SPEC
+            _EXTRACTOR, _EXTRACTOR_SPEC = checked, spec  # used as is when tasks run in this process
+            for i, (_, _, seconds) in map_tasks(_extract_one, tasks, engine, workers, scheduler):
+                label = todo[i]
+                raw[label] = cache.load(Path(root) / videos.at[label, "path"])
+                records[label].seconds = seconds
+                done += 1
+                if progress:
+                    progress(done, len(videos))
     arrays = {}
     for label, lm in raw.items():
         rec = records[label]
