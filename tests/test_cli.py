@@ -109,6 +109,21 @@ def test_bad_device_and_profile_exit_2(run_cli, tmp_path, tiny_nvfair):
     assert r.returncode == 2 and "no CUDA device" in r.stderr
 
 
+def test_bad_precision_override_and_devices_exit_2(run_cli, tiny_nvfair):
+    base = ("run", "--method", "f5c_featdiff", "--protocol", "overall", "--device", "cpu",
+            "--data", f"nvfair:{tiny_nvfair}")
+    r = run_cli(*base, "--precision", "fp8")
+    assert r.returncode == 2 and "--precision 'fp8'" in r.stderr and "64-true" in r.stderr
+    r = run_cli(*base, "--set", "dropot=0")
+    assert r.returncode == 2 and "--set dropot" in r.stderr and "dropout" in r.stderr
+    r = run_cli(*base, "--set", "dropout")
+    assert r.returncode == 2 and "expected KEY=VALUE" in r.stderr
+    r = run_cli(*base, "--devices", "0")
+    assert r.returncode == 2 and "--devices 0" in r.stderr
+    r = run_cli("run", "--method", "f5c_featdiff,f5c_static", "--protocol", "overall", "--devices", "2")
+    assert r.returncode == 2 and "one method under one protocol" in r.stderr
+
+
 TOY = """
 from avbench.hookspecs import hookimpl
 from avbench.specs import InputKind, MethodSpec
