@@ -245,6 +245,9 @@ def run(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     profile: Annotated[str, typer.Option(help="quick (CPU-friendly) | paper (Table I)")] = "quick",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seeds: Annotated[Optional[str], typer.Option(
+        help="Comma-separated seeds, e.g. 0,1,2: every cell runs once per seed and a final table "
+             "gives mean ± std over them (replaces --seed).")] = None,
     db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
     force: Annotated[bool, typer.Option(help="Recompute cells already in the results database.")] = False,
     extractor: Annotated[Optional[str], typer.Option(
@@ -288,22 +291,48 @@ def run(
             return None
         return extractor
 
-    if devices > 1 and len(methods) * len(protocols) > 1:
-        raise UsageError(f"--devices {devices} trains one method under one protocol per command "
-                         "(the processes re-run the command); run each pair separately")
-    requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=seed,
+    seed_list = _seed_list(seeds) if seeds is not None else [seed]
+    if devices > 1 and len(methods) * len(protocols) * len(seed_list) > 1:
+        raise UsageError(f"--devices {devices} trains one method under one protocol with one seed per "
+                         "command (the processes re-run the command); run each separately")
+    requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=s,
                            extractor=extractor_for(m), devices=devices, compile=compile_,
                            cells=tuple(cell or ()), method_overrides=_overrides(set_ or []),
                            precision=precision)
-                for m in methods for p in protocols]
+                for m in methods for p in protocols for s in seed_list]
     err.print("resolving method, protocol and data ...")
     plans = [plan_run(reg, r) for r in requests]  # every name checked before the first training
+    rows: dict[tuple[str, str], list] = {}
     for plan in plans:
         if jobs != 1 and len(plan.cells) > 1:
             _run_cells_in_parallel(plan, db, force, jobs)
-            _run_plan(plan, db, False, note="cells computed by parallel jobs")
+            got = _run_plan(plan, db, False, note="cells computed by parallel jobs")
         else:
-            _run_plan(plan, db, force)
+            got = _run_plan(plan, db, force)
+        rows.setdefault((plan.method.name, plan.protocol.name), []).extend(got)
+    if len(seed_list) > 1 and process_rank() == 0:
+        from avbench.report import seed_table
+
+        for (m, p), group in rows.items():
+            table = seed_table(group)
+            grid = Table("train \\ test" if p == "cross_gen" else "cell", *map(str, table.columns),
+                         title=f"{m} / {p}: mean per-target AUC, mean ± std over seeds "
+                               f"{', '.join(map(str, seed_list))}")
+            for name, values in table.iterrows():
+                grid.add_row(str(name), *[str(v) for v in values])
+            out.print(grid)
+
+
+def _seed_list(text: str) -> list[int]:
+    from avbench.errors import UsageError
+
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds {text!r}: give distinct integers, e.g. 0,1,2")
+    return seeds
 
 
 def _overrides(items: list[str]) -> dict:
@@ -350,7 +379,8 @@ def _run_cells_in_parallel(plan, db: Path | None, force: bool, jobs: int) -> Non
         run_jobs(work, envs, progress=lambda d, n, msg: update(d, n, msg))
 
 
-def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> None:
+def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> list:
+    """Run one plan and print its table; returns its result rows (none on data-parallel workers)."""
     from avbench.launch import process_rank
     from avbench.progress import progress_bar
     from avbench.report import protocol_table
@@ -374,7 +404,7 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> None:
         outcomes = execute(plan, store=store, force=force,
                            progress=lambda stage, done, total: update(done, total, stage))
     if process_rank() != 0:
-        return  # a data-parallel worker: rank 0 evaluates, stores and reports
+        return []  # a data-parallel worker: rank 0 evaluates, stores and reports
     rows = [r for o in outcomes for r in o.rows]
     reused = sum(o.reused for o in outcomes)
     table = protocol_table(rows)
@@ -393,6 +423,7 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> None:
     if landmarks:
         out.print(_landmark_table(landmarks))
     out.print(f"results: {store.path}")
+    return rows
 
 
 @leaderboard_app.command("publish")

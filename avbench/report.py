@@ -23,3 +23,18 @@ def protocol_table(rows: list) -> pd.DataFrame:
     cells = list(dict.fromkeys(df["cell"]))
     tests = list(dict.fromkeys(df["test"]))
     return df.pivot(index="cell", columns="test", values="auc").reindex(index=cells, columns=tests)
+
+
+def seed_table(rows: list) -> pd.DataFrame:
+    """Rows = cells, columns = evaluation groups, values = mean ± sample std of the mean
+    per-target AUC over the seeds present (``--seeds``), with the number of seeds."""
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame([{"cell": r.cell, "test": r.test_group, "seed": r.seed, "auc": r.main_score}
+                       for r in rows])
+    cells = list(dict.fromkeys(df["cell"]))
+    tests = list(dict.fromkeys(df["test"]))
+    stats = df.groupby(["cell", "test"])["auc"].agg(["mean", "std", "count"])
+    text = stats.apply(lambda s: f"{s['mean']:.3f} ± {s['std']:.3f} (n={int(s['count'])})"
+                       if s["count"] > 1 else f"{s['mean']:.3f} (n=1)", axis=1)
+    return text.unstack("test").reindex(index=cells, columns=tests)
