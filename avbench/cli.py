@@ -150,6 +150,34 @@ def data_index(
         out.print("skipped files: none")
 
 
+@data_app.command("check")
+def data_check(
+    spec: Annotated[Optional[str], typer.Argument(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,
+    clip_length: Annotated[int, typer.Option(help="T: videos with fewer frames are reported.")] = 64,
+    workers: Annotated[Optional[int], typer.Option(help="Decoding processes (default: all cores).")] = None,
+) -> None:
+    """Report everything wrong with a dataset in one table (exit 1 if anything is)."""
+    from avbench.data.check import check_dataset
+    from avbench.data.spec import open_dataset
+    from avbench.paths import default_cache_dir
+    from avbench.progress import progress_bar
+
+    reg = _State.registry()
+    with progress_bar("decoding every video") as update:
+        report = check_dataset(lambda: open_dataset(reg, spec), default_cache_dir(), clip_length,
+                               workers, progress=update)
+    table = Table("check", "files", "first example", "what to do",
+                  title=f"data check: {report.dataset} at {report.root}: {report.usable} of "
+                        f"{report.videos} generated videos usable")
+    for f in report.findings:
+        table.add_row(f.check, str(f.count), f.example, f.advice)
+    if not report.findings:
+        table.add_row("all checks", "0", "-", "nothing to do")
+    out.print(table)
+    if report.problems:
+        raise typer.Exit(1)
+
+
 @data_app.command("prepare")
 def data_prepare(
     spec: Annotated[Optional[str], typer.Argument(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,

@@ -27,6 +27,7 @@ class PrepareReport:
     frames: int = 0
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    lengths: dict[str, int] = field(default_factory=dict)  # path -> decoded frames
 
     @property
     def videos_per_s(self) -> float | None:
@@ -56,6 +57,7 @@ def prepare_frames(root: Path, videos: pd.DataFrame, cache_root: Path, engine: s
         if error:
             report.failed.append((videos["path"].iloc[i], error))
         else:
+            report.lengths[videos["path"].iloc[i]] = frames
             report.frames += frames
             report.decoded += decoded
             report.cached += not decoded

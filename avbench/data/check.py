@@ -1,0 +1,91 @@
+"""``avbench data check``: everything wrong with a dataset, in one table, before a run.
+
+A real dataset's mess shows up in three places, and this checks all of them:
+
+* the split files (missing, malformed, an identity in two splits): the index refuses
+  to build, so nothing else can be trusted;
+* files the index skips (names that match no layout rule, identities outside the
+  splits, cross-split reenactments, non-video files, unreadable folders), by reason;
+* videos that are indexed but unusable: zero-byte, truncated or corrupt (every video
+  is decoded, filling the frame cache on the way) or shorter than the clip length.
+
+``avbench run`` follows the same policy (see the README): index skips are counted and
+reported, an undecodable video stops the run naming the file, a short video is
+padded by repeating its last frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from avbench.data.index import DatasetIndex, SkipReason
+from avbench.data.prepare import prepare_frames
+from avbench.errors import DatasetError
+
+ADVICE = {
+    "split_files": "fix or restore the split files the message names; nothing can run until then",
+    SkipReason.UNPARSABLE_NAME.value: "rename to the layout's rule (README, Datasets) or move out of the tree",
+    SkipReason.UNKNOWN_IDENTITY.value: "add the identity to the split files, or remove its videos",
+    SkipReason.CROSS_SPLIT.value: "expected: target and driver in different splits are never used",
+    SkipReason.FOLDER_MISMATCH.value: "move the file to the folder its name says",
+    SkipReason.NOT_A_VIDEO.value: "remove it from the video tree",
+    SkipReason.UNREADABLE.value: "fix the permissions (chmod) so this user can read it",
+    "zero_byte": "re-download or re-generate the file",
+    "undecodable": "truncated or corrupt: re-download or re-generate it; a run stops on it",
+    "shorter_than_T": "usable: clips repeat the last frame; check the video if many are short",
+}
+
+
+NOT_PROBLEMS = {SkipReason.CROSS_SPLIT.value, "shorter_than_T"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    count: int
+    example: str
+    advice: str
+
+
+@dataclass
+class CheckReport:
+    dataset: str
+    root: str
+    videos: int
+    usable: int
+    findings: list[Finding]
+
+    @property
+    def problems(self) -> int:
+        """Files that need fixing (expected skips and short-but-usable videos are not)."""
+        return sum(f.count for f in self.findings if f.check not in NOT_PROBLEMS)
+
+
+def check_dataset(open_index: Callable[[], DatasetIndex], cache_root: Path, clip_length: int = 64,
+                  workers: int | None = None, engine: str = "local",
+                  progress: Callable[[int, int], None] | None = None) -> CheckReport:
+    try:
+        index = open_index()
+    except DatasetError as exc:
+        return CheckReport("?", "?", 0, 0, [Finding("split_files", 1, str(exc), ADVICE["split_files"])])
+    findings = []
+    for reason, group in index.skipped.groupby("reason", sort=True):
+        first = group.iloc[0]
+        findings.append(Finding(reason, len(group), f"{first['path']}: {first['detail']}",
+                                ADVICE.get(reason, "")))
+    videos = index.videos[~index.videos["is_original"]]
+    report = prepare_frames(index.root, videos, cache_root, engine, workers, progress=progress)
+    zero = [(p, r) for p, r in report.failed if (Path(index.root) / p).stat().st_size == 0]
+    broken = [(p, r) for p, r in report.failed if (p, r) not in zero]
+    for name, items in (("zero_byte", zero), ("undecodable", broken)):
+        if items:
+            findings.append(Finding(name, len(items), f"{items[0][0]}: {items[0][1]}", ADVICE[name]))
+    short = sorted((p, n) for p, n in report.lengths.items() if n < clip_length)
+    if short:
+        findings.append(Finding("shorter_than_T", len(short),
+                                f"{short[0][0]}: {short[0][1]} frames < T = {clip_length}",
+                                ADVICE["shorter_than_T"]))
+    return CheckReport(index.dataset, str(index.root), len(videos), len(videos) - len(report.failed),
+                       findings)

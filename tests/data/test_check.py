@@ -1,0 +1,56 @@
+"""``avbench data check``: every kind of bad file counted in one table, with what to do."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from avbench.data.check import check_dataset
+from avbench.data.spec import open_dataset
+from avbench.registry import load_registry
+
+
+def _broken_copy(tiny_synthetic, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(tiny_synthetic, root)
+    videos = sorted(p for p in root.rglob("*.mp4") if "-generated" in str(p))
+    videos[0].write_bytes(b"")  # zero-byte
+    videos[1].write_bytes(videos[2].read_bytes()[:3000])  # truncated
+    (videos[3].parent / "not-a-rule.mp4").write_bytes(videos[3].read_bytes())  # no layout rule
+    return root, len(videos)
+
+
+def test_check_counts_every_problem(tiny_synthetic, tmp_path):
+    root, n = _broken_copy(tiny_synthetic, tmp_path)
+    reg = load_registry()
+    report = check_dataset(lambda: open_dataset(reg, f"synthetic:{root}"), tmp_path / "cache", clip_length=22)
+    found = {f.check: f for f in report.findings}
+    assert found["zero_byte"].count == 1 and "0 bytes" in found["zero_byte"].example
+    assert found["undecodable"].count == 1 and "re-download" in found["undecodable"].advice
+    assert found["unparsable_name"].count == 1 and "not-a-rule.mp4" in found["unparsable_name"].example
+    assert found["shorter_than_T"].count > 0  # the fixture's videos have 20-24 frames
+    assert (report.videos, report.usable) == (n, n - 2)
+    assert report.problems == 3  # short videos are usable: reported, not a problem
+
+
+@pytest.mark.parametrize("text, message", [
+    ("identities in train set:\n1002\nidentities in test set:\n1001\n", "missing split list(s): val"),
+    ("identities in train set:\n1002\nidentities in val set:\n1003\nidentities in test set:\n1002\n", "1002"),
+])
+def test_broken_split_file_is_the_one_finding(tiny_nvfair, tmp_path, text, message):
+    (tiny_nvfair / "train_val_test_splits.txt").write_text(text)
+    reg = load_registry()
+    report = check_dataset(lambda: open_dataset(reg, f"nvfair:{tiny_nvfair}"), tmp_path / "cache")
+    assert [f.check for f in report.findings] == ["split_files"] and report.problems == 1
+    assert "train_val_test_splits.txt" in report.findings[0].example or "split" in report.findings[0].example
+    assert message in report.findings[0].example
+
+
+def test_cli_check_exits_1_on_problems(run_cli, tiny_synthetic, tmp_path):
+    root, _ = _broken_copy(tiny_synthetic, tmp_path)
+    r = run_cli("data", "check", f"synthetic:{root}", "--clip-length", "8")
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "zero_byte" in r.stdout and "undecodable" in r.stdout
+    ok = run_cli("data", "check", f"synthetic:{tiny_synthetic}", "--clip-length", "8")
+    assert ok.returncode == 0 and "nothing to do" in ok.stdout
