@@ -21,3 +21,7 @@ class NotAvailableError(AvbenchError):
     """A part of the pipeline this build of avbench does not have yet."""
 
     exit_code = 3
+
+
+class PluginError(AvbenchError):
+    """Code from a plugin (a method's model or loss) raised; the message names the plugin."""

@@ -325,18 +325,26 @@ class ResultsStore:
 
     def add(self, row: ResultRow) -> ResultRow:
         """Store one row in its own transaction; returns it with ``id`` assigned."""
-        if not isinstance(row, ResultRow):
-            raise TypeError(f"add() takes a ResultRow; got {type(row).__name__}")
-        rec = row.to_record()
-        rec.pop("id")
-        names = ", ".join(rec)
-        marks = ", ".join(f":{k}" for k in rec)
+        return self.add_all([row])[0]
+
+    def add_all(self, rows: list[ResultRow]) -> list[ResultRow]:
+        """Store rows in one transaction (all of a cell's evaluations land together, or none);
+        returns them with ``id`` assigned."""
+        for row in rows:
+            if not isinstance(row, ResultRow):
+                raise TypeError(f"add() takes a ResultRow; got {type(row).__name__}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        stored = []
         with self._connect() as con, con.write():
             self._ensure_schema(con)
-            cur = con.execute(f"INSERT INTO results ({names}) VALUES ({marks})", rec)
-            new_id = cur.lastrowid
-        return dataclasses.replace(row, id=new_id)
+            for row in rows:
+                rec = row.to_record()
+                rec.pop("id")
+                names = ", ".join(rec)
+                marks = ", ".join(f":{k}" for k in rec)
+                cur = con.execute(f"INSERT INTO results ({names}) VALUES ({marks})", rec)
+                stored.append(dataclasses.replace(row, id=cur.lastrowid))
+        return stored
 
     # --- reading ----------------------------------------------------------------------
 

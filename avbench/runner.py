@@ -8,6 +8,8 @@ pre-flight check); each later step lives in its own module.
 from __future__ import annotations
 
 import dataclasses
+import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import pandas as pd
 from avbench.config import TrainingConfig, get_profile
 from avbench.data.index import DatasetIndex, IndexOptions
 from avbench.data.spec import open_dataset
-from avbench.errors import DatasetError, UsageError
+from avbench.errors import AvbenchError, DatasetError, PluginError, UsageError
 from avbench.registry import Registry
 from avbench.specs import Cell, InputKind, LandmarkExtractorSpec, MethodSpec, ProtocolSpec
 
@@ -203,7 +205,8 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
 
     from avbench.method import check_embeddings
 
-    method = build_method(plan.method, plan.method_overrides)
+    with plugin_code(plan.method, "being built"):
+        method = build_method(plan.method, plan.method_overrides)
     videos = plan.index.select("test")
     if videos.empty:
         raise DatasetError(f"{plan.index.dataset} at {plan.index.root} has no test videos to check "
@@ -219,7 +222,7 @@ def preflight(plan: RunPlan, cache_dir=None) -> PreflightReport:
     t = plan.clip_length(plan.cells[0])
     batch = source.batch([first.index[0]] * 2, t, lambda x: x)
     method.eval()
-    with torch.no_grad():
+    with torch.no_grad(), plugin_code(plan.method, "embedding the pre-flight clips"):
         emb = method.embed(batch)
     check_embeddings(method, emb, 2)
     return PreflightReport(
@@ -251,6 +254,21 @@ def clip_source(plan: RunPlan, videos: pd.DataFrame, cache_dir: Path | None = No
         plan.index.root, videos, plan.extractor, root, workers=workers,
         progress=(lambda d, n: progress(f"landmarks ({plan.extractor.name})", d, n)) if progress else None)
     return ClipSource(arrays, InputKind.LANDMARKS), report
+
+
+@contextmanager
+def plugin_code(spec: MethodSpec, step: str):
+    """Turn an exception raised inside a method's own code into a :class:`PluginError`
+    naming the method, its plugin, the step and where it was raised."""
+    try:
+        yield
+    except AvbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported the same way
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise PluginError(f"method {spec.name!r} (plugin {spec.plugin!r}) failed while {step}: "
+                          f"{type(exc).__name__}: {exc} (at {frame.filename}:{frame.lineno} in "
+                          f"{frame.name}); nothing of this cell was stored") from exc
 
 
 @dataclass
@@ -323,12 +341,14 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
         tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
         torch.manual_seed(req.seed)
-        method = build_method(plan.method, plan.method_overrides)
         run_dir = out_dir / plan.method.name / plan.protocol.name / f"{cell.name}-{req.seed}"
-        result = train_cell(method, fabric, train, val, source, dataclasses.replace(plan.training, clip_length=t),
-                            t, req.seed, run_dir / "best.ckpt",
-                            progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
-                            if progress and lead else None, compile=req.compile)
+        with plugin_code(plan.method, f"training cell {cell.name}"):
+            method = build_method(plan.method, plan.method_overrides)
+            result = train_cell(method, fabric, train, val, source,
+                                dataclasses.replace(plan.training, clip_length=t), t, req.seed,
+                                run_dir / "best.ckpt",
+                                progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
+                                if progress and lead else None, compile=req.compile)
         if not lead:
             outcomes.append(CellOutcome(cell, [], False))
             continue
@@ -341,7 +361,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                     f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
                     f"{len(pairs)} pairs without both positives and negatives: each test target "
                     "needs two self-reenactments and a cross-reenactment")
-            emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
+            with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
+                emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
             pos = {label: i for i, label in enumerate(test.index)}
             a = emb[[pos[x] for x in pairs["a"]]]
             b = emb[[pos[x] for x in pairs["b"]]]
@@ -354,7 +375,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
             metrics["best_epoch"] = result.best_epoch
             if report is not None:
                 metrics["landmarks"] = report.summary()
-            rows.append(store.add(ResultRow(
+            rows.append(ResultRow(
                 method=plan.method.name, protocol=plan.protocol.name,
                 protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
                 dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
@@ -364,7 +385,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                 environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
                 score_file=store.relative(score_file), checkpoint=store.relative(result.checkpoint),
                 run_key=keys[ev.name],
-            )))
-        outcomes.append(CellOutcome(cell, rows, False))
+            ))
+        # One transaction per cell: a failure above leaves no partial cell in the store.
+        outcomes.append(CellOutcome(cell, store.add_all(rows), False))
     return outcomes
 
