@@ -299,7 +299,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     from avbench.provenance import environment, git_commit
     from avbench.results import ResultRow, ResultsStore, default_db_path, make_run_key
     from avbench.scores import score_table, write_scores
-    from avbench.training import make_fabric, train_cell
+    from avbench.training import make_fabric, progress_path, train_cell
 
     req = plan.request
     store = store if store is not None else ResultsStore(default_db_path())
@@ -348,7 +348,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                                 dataclasses.replace(plan.training, clip_length=t), t, req.seed,
                                 run_dir / "best.ckpt",
                                 progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
-                                if progress and lead else None, compile=req.compile)
+                                if progress and lead else None, compile=req.compile,
+                                identity=keys[cell.evals[0].name])
         if not lead:
             outcomes.append(CellOutcome(cell, [], False))
             continue
@@ -388,5 +389,6 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
             ))
         # One transaction per cell: a failure above leaves no partial cell in the store.
         outcomes.append(CellOutcome(cell, store.add_all(rows), False))
+        progress_path(run_dir / "best.ckpt").unlink(missing_ok=True)  # stored: nothing left to resume
     return outcomes
 

@@ -115,11 +115,40 @@ def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length
     return float(aucs.mean()) if len(aucs) else float("nan")  # tiny val splits may have none
 
 
+def progress_path(checkpoint: Path) -> Path:
+    """Where a cell's training state is saved after every epoch (beside its best checkpoint)."""
+    return checkpoint.with_name("last.ckpt")
+
+
+def _save_progress(fabric, path: Path, state: dict) -> None:
+    """Atomically: a kill while saving leaves the previous epoch's file intact."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fabric.save(tmp, state)
+    if fabric.global_rank == 0:
+        os.replace(tmp, path)
+    fabric.barrier()
+
+
+def _load_progress(path: Path, identity: str) -> dict | None:
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)  # our own file, in our run folder
+    return state if state.get("identity") == identity else None  # another config's: start afresh
+
+
 def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: ClipSource,
                cfg: TrainingConfig, clip_length: int, seed: int, checkpoint: Path,
                progress: Callable[[int, int, str], None] | None = None,
-               compile: bool = False) -> TrainResult:
+               compile: bool = False, identity: str = "") -> TrainResult:
     """Train ``method`` in place; on return it holds the best validation state.
+
+    After every epoch the whole training state (weights, optimizer, schedule, random
+    generators, history, best state) is saved atomically to :func:`progress_path`; a
+    later call with the same ``identity`` (the run's key) resumes after the last saved
+    epoch.  On CPU a resumed run gives exactly the uninterrupted run's result; on GPUs
+    the loader threads have drawn a few batches ahead, so it is a statistically
+    equivalent continuation.
 
     ``compile`` runs the method's submodules through torch.compile (faster steps on
     GPUs after a compilation pause; the arithmetic is the same up to float rounding).
@@ -141,6 +170,18 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     warmup = cfg.warmup_epochs * cfg.steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))
     rng = np.random.default_rng(seed)
+    best = (-1.0, -1, None)
+    history: list[dict] = []
+    step, first_epoch = 0, 1
+    saved = _load_progress(progress_path(checkpoint), identity)
+    if saved is not None:
+        method.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        step, first_epoch, history = saved["step"], saved["epoch"] + 1, saved["history"]
+        best = (saved["best_score"], saved["best_epoch"], saved["best_state"])
     batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
     on_gpu = fabric.device.type == "cuda"
     loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
@@ -149,10 +190,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                              device=fabric.device if on_gpu else None)
     driver_of, target_of = label_ids(train, "driver"), label_ids(train, "target")
     dtype = next(method.parameters()).dtype  # FP32 weights under mixed precision, FP64 in FP64 runs
-    best = (-1.0, -1, None)
-    history: list[dict] = []
-    step = 0
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
         losses = []
         for _ in range(cfg.steps_per_epoch):
@@ -175,6 +213,12 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             if score > best[0]:
                 best = (score, epoch, copy.deepcopy(method.state_dict()))
         history.append(record)
+        _save_progress(fabric, progress_path(checkpoint), {
+            "identity": identity, "epoch": epoch, "step": step, "history": history,
+            "model": method.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(), "best_score": best[0], "best_epoch": best[1],
+            "best_state": best[2]})
     loader.close()
     if best[2] is not None:
         method.load_state_dict(best[2])

@@ -29,3 +29,61 @@ def test_lr_schedule_warms_up_then_decays():
     assert lr_factor(0, 10, 100) == 0.1 and lr_factor(9, 10, 100) == 1.0
     assert lr_factor(10, 10, 100) == 1.0 and abs(lr_factor(55, 10, 100) - 0.5) < 1e-12
     assert lr_factor(100, 10, 100) == 0.0
+
+
+def _cell(tmp_path, interrupt_at: int | None = None):
+    """Train the NVFAIR landmark TCNN on random landmark tracks (fast on CPU) for 3 epochs."""
+    import numpy as np
+    import pandas as pd
+
+    from avbench.config import TrainingConfig
+    from avbench.data.loader import ClipSource
+    from avbench.specs import InputKind
+    from avbench.training import make_fabric, train_cell
+
+    rng = np.random.default_rng(0)
+    labels = [f"v{i}" for i in range(24)]
+    arrays = {lb: rng.normal(size=(20, 478, 3)).astype(np.float32) * 10 + 64 for lb in labels}
+    videos = pd.DataFrame({"driver": [f"d{i % 4}" for i in range(24)],
+                           "target": [f"t{i % 3}" for i in range(24)],
+                           "generator": "tps", "kind": "cross", "is_original": False}, index=labels)
+    source = ClipSource(arrays, InputKind.LANDMARKS)
+    cfg = TrainingConfig(clip_length=8, identities_per_batch=4, videos_per_identity=2, epochs=3,
+                         steps_per_epoch=2, warmup_epochs=1, val_every=10, precision="32-true")
+    torch.manual_seed(0)
+    method = build_for_bench(load_registry(), "nvfair_ldmk_tcnn", 478)
+
+    def progress(step, total, msg):
+        if step == interrupt_at:
+            raise KeyboardInterrupt  # as Ctrl-C would, mid-epoch
+
+    result = train_cell(method, make_fabric("cpu", "32-true"), videos, videos.iloc[:0], source, cfg, 8, 0,
+                        tmp_path / "best.ckpt", progress=progress, identity="run-key")
+    return method, result
+
+
+def test_an_interrupted_cell_resumes_to_the_uninterrupted_result(tmp_path):
+    import pytest
+
+    from avbench.training import progress_path
+
+    reference, ref_result = _cell(tmp_path / "plain")
+    with pytest.raises(KeyboardInterrupt):
+        _cell(tmp_path / "resumed", interrupt_at=5)  # epoch 3 of 3, after epochs 1-2 were saved
+    saved = torch.load(progress_path(tmp_path / "resumed" / "best.ckpt"), weights_only=False)
+    assert saved["epoch"] == 2 and saved["step"] == 4
+    resumed, result = _cell(tmp_path / "resumed")
+    assert [h["loss"] for h in result.history] == [h["loss"] for h in ref_result.history]
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_progress_of_another_run_is_not_resumed(tmp_path):
+    from avbench.training import progress_path
+
+    _cell(tmp_path)
+    state = torch.load(progress_path(tmp_path / "best.ckpt"), weights_only=False)
+    state["identity"] = "another run"
+    torch.save(state, progress_path(tmp_path / "best.ckpt"))
+    _, result = _cell(tmp_path)  # trains all 3 epochs again instead of skipping them
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
