@@ -338,6 +338,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         with fabric.rank_zero_first():  # rank 0 fills the caches; the others then read them
             source, report = clip_source(plan, needed, cache_dir, progress=progress if lead else None)
         usable = set(source.arrays)
+        unusable = len(needed) - len(usable & set(needed.index))  # e.g. no face in any frame
         train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
         tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
         torch.manual_seed(req.seed)
@@ -376,6 +377,10 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
             metrics["best_epoch"] = result.best_epoch
             if report is not None:
                 metrics["landmarks"] = report.summary()
+            # What the numbers rest on, so nothing left out goes unrecorded.
+            metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
+                               "videos_unusable": int(unusable), "train_videos": len(train),
+                               "val_videos": len(val), "test_videos": len(test)}
             rows.append(ResultRow(
                 method=plan.method.name, protocol=plan.protocol.name,
                 protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,

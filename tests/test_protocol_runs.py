@@ -28,6 +28,9 @@ def test_protocol_end_to_end(protocol, tiny_synthetic, tmp_path):
         assert row.metrics["mean_target_auc_ci_low"] <= row.main_score <= row.metrics["mean_target_auc_ci_high"]
         assert row.dataset == "synthetic" and row.dataset_fingerprint == plan.index.fingerprint
         assert row.config["method"]["condition"] == "featdiff"
+        data = row.metrics["data"]  # what the numbers rest on, counted in the row
+        assert data["index_skipped"] == plan.index.skip_counts() and data["videos_unusable"] == 0
+        assert data["test_videos"] == len(plan.index.select("test", row.test_generators))
         assert not Path(row.score_file).is_absolute()  # inside the store's folder: portable
         scores = read_scores(store.resolve(row.score_file))  # every metric can be recomputed from it
         assert set(scores["a_generator"]) <= set(row.test_generators)
