@@ -400,7 +400,8 @@ def _run_cells_in_parallel(plan, db: Path | None, force: bool, jobs: int) -> Non
     work = cell_jobs(plan, db, force, _State.extra_plugins, db.parent / "logs")
     envs = slots(jobs, plan.request.devices, gpus)
     with progress_bar(f"{plan.method.name} / {plan.protocol.name}: inputs") as update:
-        clip_source(plan, plan.index.videos, progress=lambda stage, d, n: update(d, n, stage))
+        generated = plan.index.videos[~plan.index.videos["is_original"]]  # what cells train and test on
+        clip_source(plan, generated, progress=lambda stage, d, n: update(d, n, stage))
     out.print(f"{len(work)} cells as {jobs} parallel jobs"
               + (f" ({plan.request.devices} GPU(s) each)" if gpus else "") + f"; logs in {work[0].log.parent}")
     with progress_bar(f"{plan.method.name} / {plan.protocol.name}: cells") as update:

@@ -77,8 +77,9 @@ def check_dataset(open_index: Callable[[], DatasetIndex], cache_root: Path, clip
                                 ADVICE.get(reason, "")))
     videos = index.videos[~index.videos["is_original"]]
     report = prepare_frames(index.root, videos, cache_root, engine, workers, progress=progress)
-    zero = [(p, r) for p, r in report.failed if (Path(index.root) / p).stat().st_size == 0]
-    broken = [(p, r) for p, r in report.failed if (p, r) not in zero]
+    empty = [(Path(index.root) / p).stat().st_size == 0 for p, _ in report.failed]
+    zero = [f for f, e in zip(report.failed, empty) if e]
+    broken = [f for f, e in zip(report.failed, empty) if not e]
     for name, items in (("zero_byte", zero), ("undecodable", broken)):
         if items:
             findings.append(Finding(name, len(items), f"{items[0][0]}: {items[0][1]}", ADVICE[name]))
