@@ -295,6 +295,10 @@ def run(
     set_: Annotated[Optional[list[str]], typer.Option(
         "--set", metavar="KEY=VALUE",
         help="Method config override, e.g. --set dropout=0 (repeatable; stored with the results).")] = None,
+    train: Annotated[Optional[list[str]], typer.Option(
+        "--train", metavar="KEY=VALUE",
+        help="Training schedule override of the profile, e.g. --train epochs=20 (repeatable; stored "
+             "with the results).")] = None,
 ) -> None:
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
     from avbench.launch import process_rank
@@ -325,19 +329,28 @@ def run(
                          "command (the processes re-run the command); run each separately")
     requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=s,
                            extractor=extractor_for(m), devices=devices, compile=compile_,
-                           cells=tuple(cell or ()), method_overrides=_overrides(set_ or []),
-                           precision=precision)
+                           cells=tuple(cell or ()), method_overrides=_overrides(set_ or [], "--set"),
+                           training_overrides=_overrides(train or [], "--train"), precision=precision)
                 for m in methods for p in protocols for s in seed_list]
     err.print("resolving method, protocol and data ...")
     plans = [plan_run(reg, r) for r in requests]  # every name checked before the first training
     rows: dict[tuple[str, str], list] = {}
-    for plan in plans:
-        if jobs != 1 and len(plan.cells) > 1:
-            _run_cells_in_parallel(plan, db, force, jobs)
-            got = _run_plan(plan, db, False, note="cells computed by parallel jobs")
-        else:
-            got = _run_plan(plan, db, force)
-        rows.setdefault((plan.method.name, plan.protocol.name), []).extend(got)
+    try:
+        for plan in plans:
+            if jobs != 1 and len(plan.cells) > 1:
+                _run_cells_in_parallel(plan, db, force, jobs)
+                got = _run_plan(plan, db, False, note="cells computed by parallel jobs")
+            else:
+                got = _run_plan(plan, db, force)
+            rows.setdefault((plan.method.name, plan.protocol.name), []).extend(got)
+    except KeyboardInterrupt:
+        from avbench.errors import Interrupted
+        from avbench.results import default_db_path
+
+        runs = Path(db or default_db_path()).parent / "runs"
+        raise Interrupted(f"interrupted. Cells already finished are stored; a cell in training keeps "
+                          f"its last finished epoch in {runs}/.../last.ckpt. Run the same command "
+                          "again to resume from there.") from None
     if len(seed_list) > 1 and process_rank() == 0:
         from avbench.report import seed_table
 
@@ -363,7 +376,7 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
-def _overrides(items: list[str]) -> dict:
+def _overrides(items: list[str], option: str) -> dict:
     """``KEY=VALUE`` strings as config overrides; values are Python literals where they parse
     (``0``, ``0.5``, ``True``, ``(4, 4, 1)``), else strings."""
     import ast
@@ -374,7 +387,8 @@ def _overrides(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set dropout=0")
+            example = "dropout=0" if option == "--set" else "epochs=20"
+            raise UsageError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} {example}")
         try:
             overrides[key.strip()] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -448,6 +462,9 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> list:
     for name, values in table.iterrows():
         grid.add_row(str(name), *[str(v) for v in values])
     out.print(grid)
+    resumed = {r.cell: r.metrics.get("resumed_after_epoch") for r in rows if r.metrics.get("resumed_after_epoch")}
+    for name, epoch in resumed.items():
+        out.print(f"  cell {name}: resumed after epoch {epoch}, saved by an interrupted run")
     landmarks = next((r.metrics["landmarks"] for r in rows if "landmarks" in r.metrics), None)
     if landmarks:
         out.print(_landmark_table(landmarks))

@@ -36,6 +36,31 @@ class TrainingConfig:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def with_overrides(self, overrides: dict) -> TrainingConfig:
+        """This schedule with ``--train KEY=VALUE`` overrides, checked against the fields'
+        types so that a typo or ``epochs=ten`` fails before any data is opened."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - set(fields))
+        if unknown:
+            raise UsageError(f"--train {', '.join(unknown)}: the training schedule has no such option; "
+                             f"its options: {', '.join(fields)}")
+        values = {}
+        for key, value in overrides.items():
+            default = getattr(self, key)
+            kind = type(default)
+            ok = (isinstance(value, kind) and not isinstance(value, bool)
+                  or kind is float and isinstance(value, int) and not isinstance(value, bool)
+                  or kind is tuple and isinstance(value, (tuple, list)) and len(value) == len(default))
+            if not ok:
+                raise UsageError(f"--train {key}={value!r}: expected {kind.__name__} like {default!r}")
+            values[key] = kind(value)
+        new = dataclasses.replace(self, **values)
+        small = [k for k in ("clip_length", "identities_per_batch", "videos_per_identity", "epochs",
+                             "steps_per_epoch", "val_every") if getattr(new, k) < 1]
+        if small:
+            raise UsageError(f"--train {small[0]}={getattr(new, small[0])}: must be at least 1")
+        return new
+
 
 PROFILES: dict[str, TrainingConfig] = {
     "paper": TrainingConfig(),

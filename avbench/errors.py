@@ -25,3 +25,9 @@ class NotAvailableError(AvbenchError):
 
 class PluginError(AvbenchError):
     """Code from a plugin (a method's model or loss) raised; the message names the plugin."""
+
+
+class Interrupted(AvbenchError):
+    """Ctrl-C (SIGINT) during a run: what was saved, and how to go on."""
+
+    exit_code = 130  # the shell's code for a SIGINT death, so scripts see an interruption

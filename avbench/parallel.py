@@ -44,6 +44,8 @@ def request_argv(request: RunRequest, db: Path, force: bool, plugins: list[str])
         argv += ["--extractor", request.extractor]
     for key, value in request.method_overrides.items():
         argv += ["--set", f"{key}={value!r}"]
+    for key, value in request.training_overrides.items():
+        argv += ["--train", f"{key}={value!r}"]
     if request.precision:
         argv += ["--precision", request.precision]
     if request.compile:

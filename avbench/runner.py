@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class RunRequest:
     compile: bool = False  # torch.compile the method (speed only)
     cells: tuple[str, ...] = ()  # only these protocol cells (default: all)
     precision: str | None = None  # override the profile's (part of the stored config)
+    training_overrides: dict[str, Any] = field(default_factory=dict)  # --train KEY=VALUE (stored too)
 
 
 @dataclass
@@ -82,10 +83,11 @@ def plan_run(registry: Registry, request: RunRequest,
     method = registry.methods.get(request.method)
     protocol = registry.protocols.get(request.protocol)
     training = dataclasses.replace(get_profile(request.profile), **method.schedule_overrides(request.profile))
+    training = training.with_overrides(request.training_overrides)
     if request.precision is not None:
-        if request.precision not in PRECISIONS:
-            raise UsageError(f"--precision {request.precision!r}: choose one of {', '.join(PRECISIONS)}")
         training = dataclasses.replace(training, precision=request.precision)
+    if training.precision not in PRECISIONS:
+        raise UsageError(f"--precision {training.precision!r}: choose one of {', '.join(PRECISIONS)}")
     if request.device not in DEVICES:
         resolve_device(request.device)  # the usage error, before any slow step
     index = open_dataset(registry, request.data, index_options)
@@ -291,15 +293,9 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     trains, only rank 0 evaluates and writes results, and the other ranks return
     outcomes without rows.
     """
-    import torch
-
-    from avbench.embed import embed_videos
-    from avbench.evaluation import verification_pairs
-    from avbench.metrics import summarize
     from avbench.provenance import environment, git_commit
-    from avbench.results import ResultRow, ResultsStore, default_db_path, make_run_key
-    from avbench.scores import score_table, write_scores
-    from avbench.training import make_fabric, progress_path, train_cell
+    from avbench.results import ResultsStore, default_db_path, make_run_key
+    from avbench.training import make_fabric
 
     req = plan.request
     store = store if store is not None else ResultsStore(default_db_path())
@@ -321,7 +317,6 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     fabric = make_fabric(device, plan.training.precision, req.devices)
     if req.devices > 1 and any(item[-1] for item in todo):
         fabric.launch()  # from here on one process per device; only rank 0 evaluates and stores
-    lead = fabric.global_rank == 0
     env = {**environment(device), "devices": req.devices, "compile": req.compile}
     commit = git_commit()
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
@@ -330,70 +325,110 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         if not needs_training:
             outcomes.append(CellOutcome(cell, [found[ev.name] for ev in cell.evals], True))
             continue
-        train = index.select("train", cell.train_generators)
-        val = index.select("val", cell.train_generators)
-        tests = {ev.name: index.select("test", ev.generators) for ev in cell.evals}
-        needed = pd.concat([train, val, *tests.values()])
-        needed = needed[~needed.index.duplicated()]
-        with fabric.rank_zero_first():  # rank 0 fills the caches; the others then read them
-            source, report = clip_source(plan, needed, cache_dir, progress=progress if lead else None)
-        usable = set(source.arrays)
-        unusable = len(needed) - len(usable & set(needed.index))  # e.g. no face in any frame
-        train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
-        tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
-        torch.manual_seed(req.seed)
-        run_dir = out_dir / plan.method.name / plan.protocol.name / f"{cell.name}-{req.seed}"
-        with plugin_code(plan.method, f"training cell {cell.name}"):
-            method = build_method(plan.method, plan.method_overrides)
-            result = train_cell(method, fabric, train, val, source,
-                                dataclasses.replace(plan.training, clip_length=t), t, req.seed,
-                                run_dir / "best.ckpt",
-                                progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
-                                if progress and lead else None, compile=req.compile,
-                                identity=keys[cell.evals[0].name])
-        if not lead:
-            outcomes.append(CellOutcome(cell, [], False))
-            continue
-        rows = []
-        for ev in cell.evals:
-            test = tests[ev.name]
-            pairs = verification_pairs(test)
-            if pairs["label"].nunique() != 2:
-                raise DatasetError(
-                    f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
-                    f"{len(pairs)} pairs without both positives and negatives: each test target "
-                    "needs two self-reenactments and a cross-reenactment")
-            with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
-                emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
-            pos = {label: i for i, label in enumerate(test.index)}
-            a = emb[[pos[x] for x in pairs["a"]]]
-            b = emb[[pos[x] for x in pairs["b"]]]
-            scores = score_table(pairs, test, (a * b).sum(1))
-            score_file = write_scores(run_dir / f"scores-{ev.name}.parquet", scores,
-                                      metadata={"run_key": keys[ev.name], "method": plan.method.name,
-                                                "cell": cell.name, "test_group": ev.name})
-            metrics = summarize(scores, seed=req.seed)
-            metrics["best_val_auc"] = result.best_val_auc
-            metrics["best_epoch"] = result.best_epoch
-            if report is not None:
-                metrics["landmarks"] = report.summary()
-            # What the numbers rest on, so nothing left out goes unrecorded.
-            metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
-                               "videos_unusable": int(unusable), "train_videos": len(train),
-                               "val_videos": len(val), "test_videos": len(test)}
-            rows.append(ResultRow(
-                method=plan.method.name, protocol=plan.protocol.name,
-                protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
-                dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
-                metrics=metrics, main_score=metrics["mean_target_auc"],
-                train_generators=cell.train_generators, test_generators=ev.generators,
-                clip_length=t, profile=req.profile, config=config, git_commit=commit,
-                environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
-                score_file=store.relative(score_file), checkpoint=store.relative(result.checkpoint),
-                run_key=keys[ev.name],
-            ))
-        # One transaction per cell: a failure above leaves no partial cell in the store.
-        outcomes.append(CellOutcome(cell, store.add_all(rows), False))
-        progress_path(run_dir / "best.ckpt").unlink(missing_ok=True)  # stored: nothing left to resume
+        # One folder per training run key: runs that differ in config, profile, data or
+        # seed never overwrite each other's score files or resume each other's progress.
+        cell_key = keys[cell.evals[0].name]
+        run_dir = out_dir / plan.method.name / plan.protocol.name / f"{cell.name}-{req.seed}-{cell_key[:12]}"
+        with _one_writer(run_dir, fabric.world_size == 1):
+            if not force and fabric.world_size == 1:  # another process may have stored it meanwhile
+                found = {name: store.find(k) for name, k in keys.items()}
+                if all(found.values()):
+                    outcomes.append(CellOutcome(cell, [found[ev.name] for ev in cell.evals], True))
+                    continue
+            outcomes.append(_train_and_evaluate(plan, cell, t, config, keys, run_dir, fabric, store,
+                                                cache_dir, progress, device, env, commit, plugins))
     return outcomes
 
+
+def _one_writer(run_dir: Path, enabled: bool):
+    """Hold the run folder's lock: a second process with the same run key waits, then finds
+    the first one's rows instead of training again into the same files.  (Data-parallel
+    ranks share one run and synchronise through the process group instead.)"""
+    if not enabled:
+        return nullcontext()
+    from filelock import FileLock
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(run_dir / "run.lock")
+
+
+def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: dict[str, str],
+                        run_dir: Path, fabric, store, cache_dir: Path | None, progress, device: str,
+                        env: dict, commit: str, plugins: dict) -> CellOutcome:
+    """Train one cell and store a row per evaluation (rank 0 only), all in one transaction."""
+    import torch
+
+    from avbench.embed import embed_videos
+    from avbench.evaluation import verification_pairs
+    from avbench.metrics import summarize
+    from avbench.results import ResultRow
+    from avbench.scores import score_table, write_scores
+    from avbench.training import progress_path, train_cell
+
+    req, index = plan.request, plan.index
+    lead = fabric.global_rank == 0
+    train = index.select("train", cell.train_generators)
+    val = index.select("val", cell.train_generators)
+    tests = {ev.name: index.select("test", ev.generators) for ev in cell.evals}
+    needed = pd.concat([train, val, *tests.values()])
+    needed = needed[~needed.index.duplicated()]
+    with fabric.rank_zero_first():  # rank 0 fills the caches; the others then read them
+        source, report = clip_source(plan, needed, cache_dir, progress=progress if lead else None)
+    usable = set(source.arrays)
+    unusable = len(needed) - len(usable & set(needed.index))  # e.g. no face in any frame
+    train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
+    tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
+    torch.manual_seed(req.seed)
+    with plugin_code(plan.method, f"training cell {cell.name}"):
+        method = build_method(plan.method, plan.method_overrides)
+        result = train_cell(method, fabric, train, val, source,
+                            dataclasses.replace(plan.training, clip_length=t), t, req.seed,
+                            run_dir / "best.ckpt",
+                            progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
+                            if progress and lead else None, compile=req.compile,
+                            identity=keys[cell.evals[0].name])
+    if not lead:
+        return CellOutcome(cell, [], False)
+    rows = []
+    for ev in cell.evals:
+        test = tests[ev.name]
+        pairs = verification_pairs(test)
+        if pairs["label"].nunique() != 2:
+            raise DatasetError(
+                f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
+                f"{len(pairs)} pairs without both positives and negatives: each test target "
+                "needs two self-reenactments and a cross-reenactment")
+        with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
+            emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
+        pos = {label: i for i, label in enumerate(test.index)}
+        a = emb[[pos[x] for x in pairs["a"]]]
+        b = emb[[pos[x] for x in pairs["b"]]]
+        scores = score_table(pairs, test, (a * b).sum(1))
+        score_file = write_scores(run_dir / f"scores-{ev.name}.parquet", scores,
+                                  metadata={"run_key": keys[ev.name], "method": plan.method.name,
+                                            "cell": cell.name, "test_group": ev.name})
+        metrics = summarize(scores, seed=req.seed)
+        metrics["best_val_auc"] = result.best_val_auc
+        metrics["best_epoch"] = result.best_epoch
+        metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
+        if report is not None:
+            metrics["landmarks"] = report.summary()
+        # What the numbers rest on, so nothing left out goes unrecorded.
+        metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
+                           "videos_unusable": int(unusable), "train_videos": len(train),
+                           "val_videos": len(val), "test_videos": len(test)}
+        rows.append(ResultRow(
+            method=plan.method.name, protocol=plan.protocol.name,
+            protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
+            dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
+            metrics=metrics, main_score=metrics["mean_target_auc"],
+            train_generators=cell.train_generators, test_generators=ev.generators,
+            clip_length=t, profile=req.profile, config=config, git_commit=commit,
+            environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
+            score_file=store.relative(score_file), checkpoint=store.relative(result.checkpoint),
+            run_key=keys[ev.name],
+        ))
+    # One transaction per cell: a failure above leaves no partial cell in the store.
+    stored = store.add_all(rows)
+    progress_path(run_dir / "best.ckpt").unlink(missing_ok=True)  # stored: nothing left to resume
+    return CellOutcome(cell, stored, False)

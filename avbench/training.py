@@ -38,6 +38,7 @@ class TrainResult:
     history: list[dict]
     wall_time_s: float
     checkpoint: str
+    resumed_after_epoch: int = 0  # > 0: this call went on from an interrupted run's saved epoch
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -182,6 +183,8 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         torch.set_rng_state(saved["torch_rng"])
         step, first_epoch, history = saved["step"], saved["epoch"] + 1, saved["history"]
         best = (saved["best_score"], saved["best_epoch"], saved["best_state"])
+        if progress:
+            progress(step, total, f"resumed after epoch {saved['epoch']}")
     batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
     on_gpu = fabric.device.type == "cuda"
     loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
@@ -224,4 +227,5 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         method.load_state_dict(best[2])
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     fabric.save(checkpoint, {"model": method, "epoch": best[1], "val_auc": best[0], "history": history})
-    return TrainResult(best[0], best[1], history, time.perf_counter() - start, str(checkpoint))
+    return TrainResult(best[0], best[1], history, time.perf_counter() - start, str(checkpoint),
+                       saved["epoch"] if saved is not None else 0)

@@ -118,6 +118,10 @@ def test_bad_precision_override_and_devices_exit_2(run_cli, tiny_nvfair):
     assert r.returncode == 2 and "--set dropot" in r.stderr and "dropout" in r.stderr
     r = run_cli(*base, "--set", "dropout")
     assert r.returncode == 2 and "expected KEY=VALUE" in r.stderr
+    r = run_cli(*base, "--train", "epoch=3")
+    assert r.returncode == 2 and "--train epoch" in r.stderr and "steps_per_epoch" in r.stderr
+    r = run_cli(*base, "--train", "precision=fp8")
+    assert r.returncode == 2 and "--precision 'fp8'" in r.stderr
     r = run_cli(*base, "--devices", "0")
     assert r.returncode == 2 and "--devices 0" in r.stderr
     r = run_cli("run", "--method", "f5c_featdiff,f5c_static", "--protocol", "overall", "--devices", "2")

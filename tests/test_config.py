@@ -22,3 +22,19 @@ def test_quick_profile_keeps_positives_in_every_batch():
 def test_unknown_profile():
     with pytest.raises(UsageError, match="unknown profile 'fast'; choose one of: paper, quick, smoke"):
         get_profile("fast")
+
+
+def test_training_overrides_are_checked_against_the_schedule():
+    q = PROFILES["quick"]
+    new = q.with_overrides({"epochs": 3, "lr": 1, "betas": [0.8, 0.9]})
+    assert (new.epochs, new.lr, new.betas) == (3, 1.0, (0.8, 0.9)) and isinstance(new.lr, float)
+    assert new.steps_per_epoch == q.steps_per_epoch  # the rest stays the profile's
+    with pytest.raises(UsageError, match=r"--train epoch: the training schedule has no such option; "
+                                         r"its options: clip_length, .*epochs"):
+        q.with_overrides({"epoch": 3})
+    with pytest.raises(UsageError, match=r"--train epochs='ten': expected int like 10"):
+        q.with_overrides({"epochs": "ten"})
+    with pytest.raises(UsageError, match=r"--train epochs=2.5: expected int"):
+        q.with_overrides({"epochs": 2.5})
+    with pytest.raises(UsageError, match=r"--train steps_per_epoch=0: must be at least 1"):
+        q.with_overrides({"steps_per_epoch": 0})

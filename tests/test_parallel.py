@@ -48,13 +48,14 @@ def test_unknown_cell_names_the_cells(run_cli, tiny_synthetic):
 def test_request_argv_repeats_every_choice(tmp_path):
     req = RunRequest(method="m", protocol="p", data="synthetic:/d", device="cuda", profile="paper", seed=3,
                      extractor="mediapipe", devices=2, compile=True, precision="bf16-mixed",
-                     method_overrides={"dropout": 0.0, "head_pool": (4, 4, 1)})
+                     method_overrides={"dropout": 0.0, "head_pool": (4, 4, 1)},
+                     training_overrides={"epochs": 3})
     argv = request_argv(req, tmp_path / "r.sqlite", force=True, plugins=["my_plugin"])
     assert argv[:5] == [sys.executable, "-m", "avbench", "--plugin", "my_plugin"]
     tail = " ".join(argv[5:])
     for part in ("--method m", "--protocol p", "--device cuda", "--profile paper", "--seed 3",
                  "--devices 2", "--data synthetic:/d", "--extractor mediapipe", "--set dropout=0.0",
-                 "--set head_pool=(4, 4, 1)", "--precision bf16-mixed", "--compile", "--force"):
+                 "--set head_pool=(4, 4, 1)", "--train epochs=3", "--precision bf16-mixed", "--compile", "--force"):
         assert part in tail
 
 
