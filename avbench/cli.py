@@ -155,6 +155,9 @@ def data_check(
     spec: Annotated[Optional[str], typer.Argument(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,
     clip_length: Annotated[int, typer.Option(help="T: videos with fewer frames are reported.")] = 64,
     workers: Annotated[Optional[int], typer.Option(help="Decoding processes (default: all cores).")] = None,
+    landmarks: Annotated[Optional[str], typer.Option(
+        help="Also find videos and frames without a face with this extractor (avbench list "
+             "extractors); the landmarks are cached for later runs.")] = None,
 ) -> None:
     """Report everything wrong with a dataset in one table (exit 1 if anything is)."""
     from avbench.data.check import check_dataset
@@ -163,10 +166,11 @@ def data_check(
     from avbench.progress import progress_bar
 
     reg = _State.registry()
-    with progress_bar("decoding every video") as update:
+    extractor = reg.landmark_extractors.get(landmarks) if landmarks else None
+    with progress_bar("decoding every video" + (f", then landmarks ({landmarks})" if landmarks else "")) as update:
         report = check_dataset(lambda: open_dataset(reg, spec), default_cache_dir(), clip_length,
-                               workers, progress=update)
-    table = Table("check", "files", "first example", "what to do",
+                               workers, progress=update, extractor=extractor)
+    table = Table("check", "count", "first example", "what to do",
                   title=f"data check: {report.dataset} at {report.root}: {report.usable} of "
                         f"{report.videos} generated videos usable")
     for f in report.findings:

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from avbench.data.index import (
     DatasetIndex, IndexOptions, SkipLog, SkipReason, SplitLeakageError, cached_index,
-    check_no_leakage, identities_frame, make_videos_frame, options_fingerprint,
+    check_no_leakage, content_fingerprint, identities_frame, make_videos_frame, options_fingerprint,
     tree_fingerprint, walk_files,
 )
 from avbench.errors import DatasetError
@@ -118,13 +118,13 @@ def build_index(path: Path | None, options: IndexOptions = IndexOptions(),
     fingerprint = tree_fingerprint(videos_dir, extra)
 
     def build() -> DatasetIndex:
-        return _build(root, options, fingerprint)
+        return _build(root, options, [PARSER_VERSION, options_fingerprint(options)])
 
     return cached_index("avaprintdb", root, fingerprint, options, build,
                         cache_dir or default_cache_dir())
 
 
-def _build(root: Path, options: IndexOptions, fingerprint: str) -> DatasetIndex:
+def _build(root: Path, options: IndexOptions, extra: list[str]) -> DatasetIndex:
     log = SkipLog(strict=options.strict)
     parsed: list[dict] = []
     beside: set[str] = set()  # .npy files inside the video tree
@@ -194,7 +194,7 @@ def _build(root: Path, options: IndexOptions, fingerprint: str) -> DatasetIndex:
         dataset="avaprintdb", root=root, videos=videos, skipped=log.frame(),
         identities=identities_frame(split_of, lambda i: identity_source(i) or ""),
         generators=tuple(g for g in GENERATORS if g in present),
-        fingerprint=fingerprint, notes=notes,
+        fingerprint=content_fingerprint(root, videos, extra), notes=notes,
     )
 
 

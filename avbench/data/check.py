@@ -7,11 +7,15 @@ A real dataset's mess shows up in three places, and this checks all of them:
 * files the index skips (names that match no layout rule, identities outside the
   splits, cross-split reenactments, non-video files, unreadable folders), by reason;
 * videos that are indexed but unusable: zero-byte, truncated or corrupt (every video
-  is decoded, filling the frame cache on the way) or shorter than the clip length.
+  is decoded, filling the frame cache on the way) or shorter than the clip length;
+* with a landmark extractor, videos without a face in any frame (a landmark run
+  leaves them out and counts them) and frames without a face (filled by the policy
+  of :mod:`avbench.landmarks.fill`); the landmarks are cached for the run.
 
 ``avbench run`` follows the same policy (see the README): index skips are counted and
 reported, an undecodable video stops the run naming the file, a short video is
-padded by repeating its last frame.
+padded by repeating its last frame, a video without a face is left out of a landmark
+run and counted in its results row.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from avbench.data.index import DatasetIndex, SkipReason
 from avbench.data.prepare import prepare_frames
 from avbench.errors import DatasetError
+from avbench.specs import LandmarkExtractorSpec
 
 ADVICE = {
     "split_files": "fix or restore the split files the message names; nothing can run until then",
@@ -35,10 +40,13 @@ ADVICE = {
     "zero_byte": "re-download or re-generate the file",
     "undecodable": "truncated or corrupt: re-download or re-generate it; a run stops on it",
     "shorter_than_T": "usable: clips repeat the last frame; check the video if many are short",
+    "no_face": "landmark runs leave it out and count it; re-generate it or try another extractor",
+    "frames_without_face": "usable: filled from the nearest frames with a face; check the video if "
+                           "many are missing",
 }
 
 
-NOT_PROBLEMS = {SkipReason.CROSS_SPLIT.value, "shorter_than_T"}
+NOT_PROBLEMS = {SkipReason.CROSS_SPLIT.value, "shorter_than_T", "frames_without_face"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,8 @@ class CheckReport:
 
 def check_dataset(open_index: Callable[[], DatasetIndex], cache_root: Path, clip_length: int = 64,
                   workers: int | None = None, engine: str = "local",
-                  progress: Callable[[int, int], None] | None = None) -> CheckReport:
+                  progress: Callable[[int, int], None] | None = None,
+                  extractor: LandmarkExtractorSpec | None = None) -> CheckReport:
     try:
         index = open_index()
     except DatasetError as exc:
@@ -88,5 +97,31 @@ def check_dataset(open_index: Callable[[], DatasetIndex], cache_root: Path, clip
         findings.append(Finding("shorter_than_T", len(short),
                                 f"{short[0][0]}: {short[0][1]} frames < T = {clip_length}",
                                 ADVICE["shorter_than_T"]))
-    return CheckReport(index.dataset, str(index.root), len(videos), len(videos) - len(report.failed),
-                       findings)
+    unusable = len(report.failed)
+    if extractor is not None:
+        decoded = videos[~videos["path"].isin({p for p, _ in report.failed})]
+        no_face = _landmark_findings(index.root, decoded, extractor, cache_root, workers, engine, progress)
+        findings += no_face
+        unusable += sum(f.count for f in no_face if f.check == "no_face")
+    return CheckReport(index.dataset, str(index.root), len(videos), len(videos) - unusable, findings)
+
+
+def _landmark_findings(root: Path, videos, extractor: LandmarkExtractorSpec, cache_root: Path,
+                       workers: int | None, engine: str, progress) -> list[Finding]:
+    from avbench.landmarks.extract import extract_landmarks
+
+    _, report = extract_landmarks(root, videos, extractor, cache_root, workers=workers,
+                                  progress=progress, engine=engine)
+    findings = []
+    skipped = report.skipped
+    if skipped:
+        findings.append(Finding("no_face", len(skipped), f"{skipped[0].path}: {skipped[0].skipped}",
+                                ADVICE["no_face"]))
+    partial = [r for r in report.records if r.missing and not r.skipped]
+    if partial:
+        worst = max(partial, key=lambda r: r.missing / r.frames)
+        findings.append(Finding("frames_without_face", sum(r.missing for r in partial),
+                                f"{worst.path}: {worst.missing} of {worst.frames} frames "
+                                f"({extractor.name}); {len(partial)} video(s) in all",
+                                ADVICE["frames_without_face"]))
+    return findings

@@ -47,7 +47,7 @@ import pandas as pd
 
 from avbench.errors import DatasetError
 
-INDEX_SCHEMA_VERSION = "1"
+INDEX_SCHEMA_VERSION = "2"  # 2: fingerprint of contents, not of names and mtimes
 
 COLUMNS = (
     "path", "source", "generator", "target", "driver", "driving_video",
@@ -172,6 +172,34 @@ def tree_fingerprint(root: Path, extra: Iterable[str] = ()) -> str:
         h.update(f"D {rel} {mtime}\n".encode())
         for name in sorted(filenames):
             h.update(f"F {name}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def content_fingerprint(root: Path, videos: pd.DataFrame, extra: Iterable[str] = ()) -> str:
+    """The identity of the data results rest on: every indexed video's and landmark
+    file's relative path and size, plus ``extra`` (split lists, parser version, options).
+
+    Unlike :func:`tree_fingerprint` (the index cache's key, cheap enough to recompute
+    on every open because it reads only names and folder times), it is the same for
+    the same data anywhere: a copied release, or the synthetic dataset made again on
+    another machine (its files are byte-identical), gets the same fingerprint, so
+    results from several machines are compared and share leaderboard sections.
+    Files the index skips do not enter it: a stray file changes no result.  Sizes
+    stand in for contents, since reading 650k videos would take hours; it is computed
+    only when the index is built.
+    """
+    h = hashlib.sha256()
+    for item in extra:
+        h.update(item.encode())
+        h.update(b"\0")
+    for rel, lm in zip(videos["path"], videos["landmarks"], strict=True):
+        for kind, name in (("V", rel), ("L", lm)):
+            if name:
+                try:
+                    size = os.stat(Path(root) / name).st_size
+                except OSError:
+                    size = -1  # vanished since the walk: the next open rebuilds anyway
+                h.update(f"{kind} {name} {size}\n".encode())
     return h.hexdigest()[:20]
 
 

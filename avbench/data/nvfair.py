@@ -28,7 +28,8 @@ from pathlib import Path
 
 from avbench.data.index import (
     DatasetIndex, IndexOptions, SkipLog, SkipReason, cached_index, check_no_leakage,
-    identities_frame, make_videos_frame, options_fingerprint, tree_fingerprint, walk_files,
+    content_fingerprint, identities_frame, make_videos_frame, options_fingerprint, tree_fingerprint,
+    walk_files,
 )
 from avbench.data.splits import read_nvfair_sources, read_nvfair_splits
 from avbench.errors import DatasetError
@@ -103,14 +104,14 @@ def build_index(path: Path | None, options: IndexOptions = IndexOptions(),
     fingerprint = tree_fingerprint(root, extra)
 
     def build() -> DatasetIndex:
-        return _build(root, options, split_of, source_of, fingerprint, own, name)
+        return _build(root, options, split_of, source_of, extra, own, name)
 
     return cached_index(name, root, fingerprint, options, build,
                         cache_dir or default_cache_dir())
 
 
 def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
-           source_of: dict[str, str], fingerprint: str, own_splits: bool,
+           source_of: dict[str, str], extra: list[str], own_splits: bool,
            name: str = "nvfair") -> DatasetIndex:
     log = SkipLog(strict=options.strict)
     known = set(split_of)
@@ -146,7 +147,7 @@ def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
         dataset=name, root=root, videos=videos, skipped=log.frame(),
         identities=identities_frame(split_of, lambda i: source_of.get(i, "")),
         generators=tuple(g for g in GENERATORS if g in set(videos["generator"])),
-        fingerprint=fingerprint, notes=notes,
+        fingerprint=content_fingerprint(root, videos, extra), notes=notes,
     )
 
 

@@ -54,3 +54,24 @@ def test_cli_check_exits_1_on_problems(run_cli, tiny_synthetic, tmp_path):
     assert "zero_byte" in r.stdout and "undecodable" in r.stdout
     ok = run_cli("data", "check", f"synthetic:{tiny_synthetic}", "--clip-length", "8")
     assert ok.returncode == 0 and "nothing to do" in ok.stdout
+
+
+def test_landmark_check_counts_videos_and_frames_without_a_face(tiny_synthetic, tmp_path):
+    import numpy as np
+
+    root = tmp_path / "data"
+    shutil.copytree(tiny_synthetic, root)
+    shipped = sorted(p for p in root.rglob("*.npy") if "-generated" in str(p))
+    faceless, half = np.load(shipped[0]), np.load(shipped[1])
+    faceless[:] = np.nan  # no face in any frame
+    half[: len(half) // 2] = np.nan
+    np.save(shipped[0], faceless)
+    np.save(shipped[1], half)
+    reg = load_registry()
+    report = check_dataset(lambda: open_dataset(reg, f"synthetic:{root}"), tmp_path / "cache",
+                           clip_length=8, extractor=reg.landmark_extractors.get("dataset"))
+    found = {f.check: f for f in report.findings}
+    assert found["no_face"].count == 1 and shipped[0].stem in found["no_face"].example
+    assert found["frames_without_face"].count == len(half) // 2
+    assert f"{len(half) // 2} of {len(half)} frames (dataset); 1 video(s)" in found["frames_without_face"].example
+    assert report.usable == report.videos - 1 and report.problems == 1  # filled frames are usable

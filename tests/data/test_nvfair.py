@@ -493,3 +493,24 @@ def test_symlink_loop_is_not_walked_over_and_over(tmp_path, cache):
     nested = [p for p in idx.skipped["path"] if "again/Actor_01/again" in p]
     assert nested == [], f"{len(nested)} skipped rows from walking the loop repeatedly"
     assert len(idx.skipped) <= 3
+
+
+def test_unreadable_folder_is_a_counted_skip_not_a_silent_gap(tree, cache, monkeypatch):
+    # As root (CI) chmod cannot deny a read, so the OS's refusal is what this simulates:
+    # os.walk meets a PermissionError when it lists one target's folder.
+    denied = tree / "RAVDESS" / "tps-generated" / "Actor_01"
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    idx = build(tree, cache)
+    unreadable = idx.skipped[idx.skipped["reason"] == "unreadable"]
+    assert list(unreadable["path"]) == ["RAVDESS/tps-generated/Actor_01/"]
+    assert list(unreadable["detail"]) == ["Permission denied"]
+    assert idx.skip_counts()["unreadable"] == 1
+    assert not idx.videos["path"].str.startswith("RAVDESS/tps-generated/Actor_01/").any()
+    assert len(idx.videos) == len(VIDEOS) - 2  # the two videos in that folder, and no others

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -255,16 +253,19 @@ def test_directory_instead_of_file_names_it(tmp_path):
         read_nvfair_sources(p)
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
-                    reason="root (or Windows) can read files without read permission")
-def test_unreadable_file_names_file(tmp_path):
+def test_unreadable_file_names_file(tmp_path, monkeypatch):
+    # As root (CI) chmod cannot deny a read, so the OS's refusal is simulated.
     p = write(tmp_path, GOOD)
-    p.chmod(0)
-    try:
-        with pytest.raises(DatasetError, match=re.escape(str(p))):
-            read_nvfair_splits(p)
-    finally:
-        p.chmod(0o644)
+    real = Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        if self == p:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    with pytest.raises(DatasetError, match=re.escape(f"cannot read identity list {p}: Permission denied")):
+        read_nvfair_splits(p)
 
 
 def test_non_utf8_file_is_a_dataset_error_naming_file(tmp_path):
