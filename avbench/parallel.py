@@ -35,21 +35,7 @@ def request_argv(request: RunRequest, db: Path, force: bool, plugins: list[str])
     argv = [sys.executable, "-m", "avbench"]
     for module in plugins:
         argv += ["--plugin", module]
-    argv += ["run", "--method", request.method, "--protocol", request.protocol,
-             "--device", request.device, "--profile", request.profile, "--seed", str(request.seed),
-             "--db", str(db), "--devices", str(request.devices)]
-    if request.data:
-        argv += ["--data", request.data]
-    if request.extractor:
-        argv += ["--extractor", request.extractor]
-    for key, value in request.method_overrides.items():
-        argv += ["--set", f"{key}={value!r}"]
-    for key, value in request.training_overrides.items():
-        argv += ["--train", f"{key}={value!r}"]
-    if request.precision:
-        argv += ["--precision", request.precision]
-    if request.compile:
-        argv.append("--compile")
+    argv += [*request.command_args(), "--db", str(db)]
     if force:
         argv.append("--force")
     return argv

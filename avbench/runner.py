@@ -8,6 +8,7 @@ pre-flight check); each later step lives in its own module.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import traceback
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -44,6 +45,25 @@ class RunRequest:
     cells: tuple[str, ...] = ()  # only these protocol cells (default: all)
     precision: str | None = None  # override the profile's (part of the stored config)
     training_overrides: dict[str, Any] = field(default_factory=dict)  # --train KEY=VALUE (stored too)
+
+    def command_args(self) -> list[str]:
+        """The ``avbench run`` arguments that repeat this request (without ``--cell``):
+        stored with every result, and how parallel cell jobs are started."""
+        args = ["run", "--method", self.method, "--protocol", self.protocol, "--device", self.device,
+                "--profile", self.profile, "--seed", str(self.seed), "--devices", str(self.devices)]
+        if self.data:
+            args += ["--data", self.data]
+        if self.extractor:
+            args += ["--extractor", self.extractor]
+        for key, value in self.method_overrides.items():
+            args += ["--set", f"{key}={value!r}"]
+        for key, value in self.training_overrides.items():
+            args += ["--train", f"{key}={value!r}"]
+        if self.precision:
+            args += ["--precision", self.precision]
+        if self.compile:
+            args.append("--compile")
+        return args
 
 
 @dataclass
@@ -317,7 +337,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     fabric = make_fabric(device, plan.training.precision, req.devices)
     if req.devices > 1 and any(item[-1] for item in todo):
         fabric.launch()  # from here on one process per device; only rank 0 evaluates and stores
-    env = {**environment(device), "devices": req.devices, "compile": req.compile}
+    env = {**environment(device), "devices": req.devices, "compile": req.compile,
+           "command": shlex.join(["avbench", *req.command_args()])}  # add --cell NAME for one cell
     commit = git_commit()
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
     outcomes = []

@@ -32,3 +32,18 @@ def test_same_seed_same_metrics_to_the_last_digit(tiny_synthetic, tmp_path):
         assert row.seed == 0 and row.dataset_fingerprint and row.environment["torch"]
         assert row.environment["packages"]["numpy"] and row.profile == "smoke"
     assert any(other[g][1] != first[g][1] for g in first)  # a different seed trains differently
+
+
+def test_the_stored_command_reproduces_the_row(run_cli, tiny_synthetic, tmp_path):
+    import shlex
+
+    first = _run(tiny_synthetic, tmp_path, 0, "a")
+    command = shlex.split(first["all"][2].environment["command"])
+    assert command[:2] == ["avbench", "run"] and "--cell" not in command
+    r = run_cli(*command[1:], "--db", str(tmp_path / "again" / "results.sqlite"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    store = ResultsStore(tmp_path / "again" / "results.sqlite")
+    again = {row.test_group: row for row in store.rows()}
+    for group, (metrics, scores, row) in first.items():
+        assert again[group].run_key == row.run_key and again[group].metrics == metrics
+        assert read_scores(store.resolve(again[group].score_file))["score"].tolist() == scores
