@@ -77,8 +77,11 @@ def uninterrupted(tiny_synthetic, tmp_path_factory) -> pd.DataFrame:
 def test_killed_run_resumes_to_the_uninterrupted_result(sig, uninterrupted, tiny_synthetic, tmp_path):
     db = tmp_path / "r.sqlite"
     argv = _avbench(tiny_synthetic, db)
+    # Ctrl-C as in a terminal: a shell starts background jobs (as CI may run pytest) with
+    # SIGINT ignored, which Python then keeps; the child gets the default back first.
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(), cwd=tmp_path)
+                            env=_env(), cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     saved = _kill_after_epoch(proc, tmp_path / "runs", 2, sig)
     assert 2 <= saved < EPOCHS
     if sig == signal.SIGINT:
