@@ -93,6 +93,9 @@ def environment(device: str | None = None) -> dict:
     if torch is not None:
         env["torch"] = getattr(torch, "__version__", env["torch"])
         try:
+            # CPU results are bit-identical only at the same thread count (float sums
+            # split differently), so it is part of what reproduces a row.
+            env["torch_threads"] = torch.get_num_threads()
             env["torch_cuda"] = torch.version.cuda
             env["torch_cudnn"] = (torch.backends.cudnn.version()
                                   if torch.backends.cudnn.is_available() else None)

@@ -37,13 +37,23 @@ def test_same_seed_same_metrics_to_the_last_digit(tiny_synthetic, tmp_path):
 def test_the_stored_command_reproduces_the_row(run_cli, tiny_synthetic, tmp_path):
     import shlex
 
-    first = _run(tiny_synthetic, tmp_path, 0, "a")
-    command = shlex.split(first["all"][2].environment["command"])
+    def rows(db):
+        store = ResultsStore(db)
+        return {r.test_group: (r, read_scores(store.resolve(r.score_file))["score"].tolist())
+                for r in store.rows()}
+
+    one_thread = {"OMP_NUM_THREADS": "1"}  # both in fresh processes with one float order
+    first = run_cli("run", "--method", "f5c_featdiff", "--protocol", "per_gen", "--profile", "smoke",
+                    "--device", "cpu", "--data", f"synthetic:{tiny_synthetic}",
+                    "--db", str(tmp_path / "a" / "results.sqlite"), env=one_thread)
+    assert first.returncode == 0, first.stderr[-2000:]
+    stored = rows(tmp_path / "a" / "results.sqlite")
+    command = shlex.split(stored["all"][0].environment["command"])
     assert command[:2] == ["avbench", "run"] and "--cell" not in command
-    r = run_cli(*command[1:], "--db", str(tmp_path / "again" / "results.sqlite"))
+    r = run_cli(*command[1:], "--db", str(tmp_path / "b" / "results.sqlite"), env=one_thread)
     assert r.returncode == 0, r.stderr[-2000:]
-    store = ResultsStore(tmp_path / "again" / "results.sqlite")
-    again = {row.test_group: row for row in store.rows()}
-    for group, (metrics, scores, row) in first.items():
-        assert again[group].run_key == row.run_key and again[group].metrics == metrics
-        assert read_scores(store.resolve(again[group].score_file))["score"].tolist() == scores
+    again = rows(tmp_path / "b" / "results.sqlite")
+    assert sorted(again) == sorted(stored) == ["all", "facevid2vid", "lia", "tps"]
+    for group, (row, scores) in stored.items():
+        assert again[group][0].run_key == row.run_key and again[group][0].metrics == row.metrics
+        assert again[group][1] == scores

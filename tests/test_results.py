@@ -275,3 +275,9 @@ def test_environment_is_json_ready():
     assert env["python"].count(".") == 2 and env["device"] == "cpu"
     assert env["packages"]["numpy"] and "platform" in env
     json.dumps(env)
+
+
+def test_environment_records_the_cpu_thread_count():
+    import torch
+
+    assert provenance.environment(device="cpu")["torch_threads"] == torch.get_num_threads()
