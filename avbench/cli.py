@@ -275,7 +275,10 @@ def run(
                                           "a comma-separated list or 'all' runs each in turn.")],
     data: Annotated[Optional[str], typer.Option(help="NAME:PATH; default: the embedded synthetic dataset.")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
-    profile: Annotated[str, typer.Option(help="quick (CPU-friendly) | paper (Table I)")] = "quick",
+    profile: Annotated[str, typer.Option(
+        help="auto (standard on a GPU, quick on a CPU) | standard (converges on one GPU in minutes) | "
+             "paper (Table I) | quick (CPU demonstration, too short to converge) | smoke "
+             "(end-to-end check)")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     seeds: Annotated[Optional[str], typer.Option(
         help="Comma-separated seeds, e.g. 0,1,2: every cell runs once per seed and a final table "
@@ -366,6 +369,15 @@ def run(
             for name, values in table.iterrows():
                 grid.add_row(str(name), *[str(v) for v in values])
             out.print(grid)
+            _print_convergence_note(group[0].profile)
+
+
+def _print_convergence_note(profile: str) -> None:
+    from avbench.config import convergence_note
+
+    note = convergence_note(profile)
+    if note:
+        out.print(note, markup=False)
 
 
 def _seed_list(text: str) -> list[int]:
@@ -469,6 +481,11 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> list:
     resumed = {r.cell: r.metrics.get("resumed_after_epoch") for r in rows if r.metrics.get("resumed_after_epoch")}
     for name, epoch in resumed.items():
         out.print(f"  cell {name}: resumed after epoch {epoch}, saved by an interrupted run")
+    skipped = {r.cell: r.metrics.get("skipped_steps", 0) for r in rows}
+    if any(skipped.values()):
+        out.print("  skipped optimiser steps (non-finite loss or gradients, e.g. FP16 overflow): "
+                  + ", ".join(f"{cell} {n}" for cell, n in skipped.items()))
+    _print_convergence_note(plan.request.profile)
     landmarks = next((r.metrics["landmarks"] for r in rows if "landmarks" in r.metrics), None)
     if landmarks:
         out.print(_landmark_table(landmarks))
@@ -526,7 +543,8 @@ def compare(
         if rows.empty:
             raise UsageError(f"--dataset {dataset}: no stored results for it in {path}")
     reader = ScoreReader(store)
-    result = compare_methods(build_entries(rows, reader), reader, method_a, method_b, protocol, profile)
+    entries = build_entries(rows, reader)
+    result = compare_methods(entries, reader, method_a, method_b, protocol, profile)
     table = Table("dataset", "protocol", "evaluation", method_a, method_b, "Δ (A − B)", "95% CI",
                   "P(Δ ≤ 0)", "targets",
                   title=f"{method_a} − {method_b}: mean per-target AUC, paired bootstrap over targets")
@@ -537,6 +555,9 @@ def compare(
                       f"{r.a_auc:.3f}", f"{r.b_auc:.3f}", f"{r.delta:+.3f}",
                       f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}]", f"{r.p_not_better:.3f}", str(r.n_targets))
     out.print(table)
+    compared = entries[entries["method"].isin([method_a, method_b])]
+    for name in sorted(set(compared["profile"]) if profile is None else {profile}):
+        _print_convergence_note(name)
 
 
 @app.command()

@@ -31,3 +31,7 @@ class Interrupted(AvbenchError):
     """Ctrl-C (SIGINT) during a run: what was saved, and how to go on."""
 
     exit_code = 130  # the shell's code for a SIGINT death, so scripts see an interruption
+
+
+class TrainingError(AvbenchError):
+    """Training cannot go on (e.g. the loss stays non-finite); the message says what to try."""

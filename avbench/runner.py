@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from avbench.config import TrainingConfig, get_profile
+from avbench.config import AUTO, TrainingConfig, get_profile, resolve_profile
 from avbench.data.index import DatasetIndex, IndexOptions
 from avbench.data.spec import open_dataset
 from avbench.errors import AvbenchError, DatasetError, PluginError, UsageError
@@ -36,7 +36,7 @@ class RunRequest:
     protocol: str
     data: str | None = None
     device: str = "auto"
-    profile: str = "quick"
+    profile: str = AUTO  # standard on a GPU, quick on a CPU; plans hold the resolved name
     seed: int = 0
     method_overrides: dict[str, Any] = field(default_factory=dict)
     extractor: str | None = None  # landmark methods: extractor plugin (default: the method's config)
@@ -102,6 +102,8 @@ def plan_run(registry: Registry, request: RunRequest,
     """Resolve every name before any heavy work, so typos fail in a second."""
     method = registry.methods.get(request.method)
     protocol = registry.protocols.get(request.protocol)
+    if request.profile == AUTO:  # the plan (and every row) holds the profile it resolved to
+        request = dataclasses.replace(request, profile=resolve_profile(AUTO, resolve_device(request.device)))
     training = dataclasses.replace(get_profile(request.profile), **method.schedule_overrides(request.profile))
     training = training.with_overrides(request.training_overrides)
     if request.precision is not None:
@@ -432,6 +434,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
         metrics["best_val_auc"] = result.best_val_auc
         metrics["best_epoch"] = result.best_epoch
         metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
+        metrics["skipped_steps"] = result.skipped_steps  # non-finite loss or gradients (FP16 overflow)
         if report is not None:
             metrics["landmarks"] = report.summary()
         # What the numbers rest on, so nothing left out goes unrecorded.

@@ -13,7 +13,9 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from avbench.config import TrainingConfig
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
 from avbench.distributed import sync_batchnorm
+from avbench.errors import TrainingError
 from avbench.embed import embed_videos
 from avbench.evaluation import verification_pairs
 from avbench.metrics import per_target_auc
@@ -39,6 +42,14 @@ class TrainResult:
     wall_time_s: float
     checkpoint: str
     resumed_after_epoch: int = 0  # > 0: this call went on from an interrupted run's saved epoch
+    skipped_steps: int = 0  # optimiser steps not taken: non-finite loss or gradients (FP16 overflow)
+
+
+# A run of this many consecutive skipped steps ends the training.  Under FP16 loss scaling
+# every overflow halves the scale, so 20 in a row take it from 2**16 down to 2**-4: by then
+# the overflow is not in the scaled gradients but in the loss or the forward pass itself,
+# and more steps would only train on nothing.
+MAX_SKIPPED_IN_A_ROW = 20
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
@@ -72,20 +83,48 @@ def compile_submodules(method) -> None:
         child.compile()
 
 
-def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float):
+@dataclass(frozen=True)
+class StepResult:
+    loss: float  # this process's loss, as a Python float (the one host sync of a step)
+    grad_norm: float  # total gradient norm after unscaling, before clipping
+    applied: bool  # False: the optimiser step was skipped (non-finite loss or gradients)
+
+
+def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float) -> StepResult:
     """One optimisation step: loss under the run's precision, backward, clipping, AdamW.
 
     The loss runs inside ``fabric.autocast()`` explicitly: Fabric applies its precision
     context around ``forward`` only, and a method marked with ``mark_forward_method``
     (``loss``) runs outside it, so "16-mixed" would silently train in FP32.
+
+    A step whose loss or gradients are not finite is skipped, never applied and never an
+    error.  Under FP16 ("16-mixed") the loss is multiplied by the gradient scaler's scale
+    (2**16 at the start), so an occasional overflow of the *scaled* gradients is how loss
+    scaling finds its scale: Fabric unscales the gradients before clipping, clipping only
+    measures the (infinite) norm, and the scaler's ``step`` skips the update and halves the
+    scale.  In the other precisions there is no scaler, so the step is skipped here.  The
+    caller counts skipped steps and stops a run that skips many in a row
+    (:data:`MAX_SKIPPED_IN_A_ROW`).
     """
     with fabric.autocast():
         loss = model.loss(clips, drivers, targets)
     optimizer.zero_grad(set_to_none=True)
     fabric.backward(loss)
-    fabric.clip_gradients(model, optimizer, max_norm=grad_clip)
-    optimizer.step()
-    return loss
+    norm = fabric.clip_gradients(model, optimizer, max_norm=grad_clip, error_if_nonfinite=False)
+    loss_value, norm_value = torch.stack([loss.detach().float(), norm.detach().float()]).tolist()
+    # Decided on the norm alone: it is the same on every data-parallel process (gradients are
+    # all-reduced), and a non-finite loss makes it non-finite too.
+    applied = math.isfinite(norm_value)
+    if applied or grad_scaler(fabric) is not None:
+        # With a scaler, step() must run either way: it skips the update itself when the
+        # unscaled gradients hold inf/NaN, and lowers the scale in update().
+        optimizer.step()
+    return StepResult(loss_value, norm_value, applied)
+
+
+def grad_scaler(fabric):
+    """The FP16 gradient scaler of Fabric's precision plugin, or None (BF16, FP32, FP64)."""
+    return getattr(fabric.strategy.precision, "scaler", None)
 
 
 def label_ids(videos: pd.DataFrame, column: str) -> dict:
@@ -136,6 +175,18 @@ def _load_progress(path: Path, identity: str) -> dict | None:
         return None
     state = torch.load(path, map_location="cpu", weights_only=False)  # our own file, in our run folder
     return state if state.get("identity") == identity else None  # another config's: start afresh
+
+
+def _too_many_skipped(skipped_in_a_row: int, last: StepResult, epoch: int, step: int,
+                      fabric) -> TrainingError:
+    where = "the loss itself" if not math.isfinite(last.loss) else "the gradients"
+    scaler = grad_scaler(fabric)
+    scale = f" (FP16 loss scale now {scaler.get_scale():g})" if scaler is not None else ""
+    return TrainingError(
+        f"{skipped_in_a_row} optimiser steps in a row were skipped in epoch {epoch} (up to step "
+        f"{step}): {where} stayed non-finite (last loss {last.loss}, gradient norm {last.grad_norm})"
+        f"{scale}. The model diverged or overflows in its forward pass; try --precision "
+        "bf16-mixed or 32-true, or a lower learning rate (--train lr=0.0003)")
 
 
 def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: ClipSource,
@@ -193,21 +244,35 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                              device=fabric.device if on_gpu else None)
     driver_of, target_of = label_ids(train, "driver"), label_ids(train, "target")
     dtype = next(method.parameters()).dtype  # FP32 weights under mixed precision, FP64 in FP64 runs
+    skipped_in_a_row = 0
     for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
-        losses = []
+        losses, skipped = [], 0
         for _ in range(cfg.steps_per_epoch):
             labels, batch = next(loader)
             clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True), dtype)
             d = label_tensor([driver_of[x] for x in labels], fabric.device)
             t = label_tensor([target_of[x] for x in labels], fabric.device)
-            loss = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
-            scheduler.step()
-            losses.append(float(loss.detach()))
+            result = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
+            with warnings.catch_warnings():  # torch warns when the first optimiser step was skipped
+                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
+                scheduler.step()  # a skipped step still moves the schedule: it stays a function of the step
             step += 1
+            if result.applied:
+                losses.append(result.loss)
+                skipped_in_a_row = 0
+            else:
+                skipped += 1
+                skipped_in_a_row += 1
+                if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    loader.close()
+                    raise _too_many_skipped(skipped_in_a_row, result, epoch, step, fabric)
             if progress:
-                progress(step, total, f"epoch {epoch} loss {np.mean(losses[-10:]):.3f}")
-        record = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0]}
+                recent = np.mean(losses[-10:]) if losses else float("nan")
+                progress(step, total, f"epoch {epoch} loss {recent:.3f}"
+                         + (f" ({skipped} skipped)" if skipped else ""))
+        record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"),
+                  "lr": scheduler.get_last_lr()[0], "skipped_steps": skipped}
         if epoch % cfg.val_every == 0 or epoch == cfg.epochs:
             # The bare method: validation needs no gradient sync, and every process
             # computes the same AUC, so all keep the same best state.
@@ -228,4 +293,5 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     fabric.save(checkpoint, {"model": method, "epoch": best[1], "val_auc": best[0], "history": history})
     return TrainResult(best[0], best[1], history, time.perf_counter() - start, str(checkpoint),
-                       saved["epoch"] if saved is not None else 0)
+                       saved["epoch"] if saved is not None else 0,
+                       sum(r.get("skipped_steps", 0) for r in history))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from avbench.config import PROFILES, get_profile
+from avbench.config import PROFILES, convergence_note, get_profile, resolve_profile
 from avbench.errors import UsageError
 
 
@@ -20,7 +20,7 @@ def test_quick_profile_keeps_positives_in_every_batch():
 
 
 def test_unknown_profile():
-    with pytest.raises(UsageError, match="unknown profile 'fast'; choose one of: paper, quick, smoke"):
+    with pytest.raises(UsageError, match="unknown profile 'fast'; choose one of: auto, paper, standard, quick, smoke"):
         get_profile("fast")
 
 
@@ -38,3 +38,27 @@ def test_training_overrides_are_checked_against_the_schedule():
         q.with_overrides({"epochs": 2.5})
     with pytest.raises(UsageError, match=r"--train steps_per_epoch=0: must be at least 1"):
         q.with_overrides({"steps_per_epoch": 0})
+
+
+def test_standard_profile_is_the_paper_batch_with_a_short_validated_schedule():
+    s, p = get_profile("standard"), get_profile("paper")
+    assert (s.clip_length, s.identities_per_batch, s.videos_per_identity) == (64, 16, 8)
+    assert (s.lr, s.weight_decay, s.betas, s.grad_clip) == (p.lr, p.weight_decay, p.betas, p.grad_clip)
+    assert s.val_every == 1  # the best checkpoint is chosen every epoch
+    assert s.epochs * s.steps_per_epoch * s.batch_size < p.epochs * p.steps_per_epoch * p.batch_size / 20
+
+
+def test_auto_is_standard_on_a_gpu_and_quick_on_a_cpu():
+    assert resolve_profile("auto", "cuda") == "standard"
+    assert resolve_profile("auto", "cpu") == "quick"
+    assert resolve_profile("paper", "cpu") == "paper"
+    with pytest.raises(UsageError, match="unknown profile 'huge'"):
+        resolve_profile("huge", "cuda")
+
+
+def test_only_short_schedules_carry_the_convergence_note():
+    for name in ("quick", "smoke"):
+        note = convergence_note(name)
+        assert f"the {name!r} profile is too short to converge" in note
+        assert "--device cuda --profile standard" in note
+    assert convergence_note("standard") is None and convergence_note("paper") is None

@@ -130,6 +130,8 @@ def test_cli_devices_2_trains_like_devices_1(run_cli, tiny_synthetic, tmp_path):
         r = run_cli(*common, "--devices", str(n), "--db", str(db))
         assert r.returncode == 0, r.stderr[-3000:]
         assert r.stdout.count("pre-flight ok") == 1  # the second process prints nothing
+        words = " ".join(r.stdout.split())  # as printed, folded to the terminal's width
+        assert words.count("note: the 'smoke' profile is too short to converge") == 1
         results[n] = _scores_and_env(db)
     (one, env1), (two, env2) = results[1], results[2]
     assert (env1["devices"], env2["devices"]) == (1, 2)

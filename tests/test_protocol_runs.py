@@ -31,6 +31,7 @@ def test_protocol_end_to_end(protocol, tiny_synthetic, tmp_path):
         data = row.metrics["data"]  # what the numbers rest on, counted in the row
         assert data["index_skipped"] == plan.index.skip_counts() and data["videos_unusable"] == 0
         assert data["test_videos"] == len(plan.index.select("test", row.test_generators))
+        assert row.metrics["skipped_steps"] == 0  # optimiser steps skipped for non-finite values
         assert not Path(row.score_file).is_absolute()  # inside the store's folder: portable
         scores = read_scores(store.resolve(row.score_file))  # every metric can be recomputed from it
         assert set(scores["a_generator"]) <= set(row.test_generators)

@@ -27,6 +27,22 @@ def test_plan_resolves_cells_against_the_dataset(tiny_nvfair, monkeypatch):
     assert [clip.clip_length(c) for c in clip.cells] == [16, 32, 64, 128]
 
 
+def test_auto_profile_resolves_by_device_and_the_plan_holds_the_resolved_name(tiny_nvfair, monkeypatch):
+    import avbench.runner as runner
+
+    reg = load_registry()
+    monkeypatch.setitem(reg.methods.specs, "m", MethodSpec(name="m", summary="", factory="x:y"))
+    request = RunRequest(method="m", protocol="overall", data=f"nvfair:{tiny_nvfair}", device="cpu")
+    assert request.profile == "auto"  # the default of `avbench run`
+    plan = plan_run(reg, request)
+    assert plan.request.profile == "quick" and plan.training.clip_length == 16
+    assert "--profile quick" in " ".join(plan.request.command_args())  # the stored repeat command
+    monkeypatch.setattr(runner, "resolve_device", lambda device: "cuda")  # as on a GPU machine
+    plan = plan_run(reg, RunRequest(method="m", protocol="overall", data=f"nvfair:{tiny_nvfair}",
+                                    device="auto"))
+    assert plan.request.profile == "standard" and plan.training.precision == "bf16-mixed"
+
+
 def test_plan_fails_on_a_dataset_without_generated_videos(tmp_path, monkeypatch):
     root = tmp_path / "NVFAIR-v2-release" / "CREMA-D" / "originals" / "1002"
     root.mkdir(parents=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
 import torch
 from lightning_fabric import Fabric
 
@@ -20,8 +23,8 @@ def test_mixed_precision_reaches_the_marked_loss_method():
     model.mark_forward_method("loss")
     clips, drivers, targets = random_input(method, 16, 4, "cpu")
     before = [p.detach().clone() for p in method.parameters()]
-    loss = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
-    assert seen == [torch.bfloat16] and torch.isfinite(loss)
+    result = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    assert seen == [torch.bfloat16] and result.applied and math.isfinite(result.loss)
     assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters()))  # a real step
 
 
@@ -31,7 +34,36 @@ def test_lr_schedule_warms_up_then_decays():
     assert lr_factor(100, 10, 100) == 0.0
 
 
-def _cell(tmp_path, interrupt_at: int | None = None):
+def _poison(parameter: torch.Tensor, steps: set[int] | None) -> None:
+    """Make ``parameter``'s gradient infinite at the given backward passes (1-based; None: all)."""
+    calls = [0]
+
+    def hook(grad):
+        calls[0] += 1
+        return grad * math.inf if steps is None or calls[0] in steps else grad
+
+    parameter.register_hook(hook)
+
+
+def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies():
+    method = build_for_bench(load_registry(), "nvfair_ldmk_tcnn", 478)
+    fabric = Fabric(accelerator="cpu", devices=1, precision="32-true")
+    model, optimizer = fabric.setup(method, torch.optim.AdamW(method.parameters()))
+    model.mark_forward_method("loss")
+    _poison(next(method.parameters()), {1})
+    clips, drivers, targets = random_input(method, 8, 16, "cpu")
+    before = [p.detach().clone() for p in method.parameters()]
+    first = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    assert not first.applied and math.isinf(first.grad_norm) and math.isfinite(first.loss)
+    assert all(torch.equal(b, p) for b, p in zip(before, method.parameters()))  # nothing applied
+    assert not optimizer.state_dict()["state"]  # AdamW's moments were not fed an inf either
+    second = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    assert second.applied and math.isfinite(second.grad_norm)
+    assert all(torch.isfinite(p).all() for p in method.parameters())
+    assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters()))
+
+
+def _cell(tmp_path, interrupt_at: int | None = None, poison: set[int] | None | bool = False):
     """Train the NVFAIR landmark TCNN on random landmark tracks (fast on CPU) for 3 epochs."""
     import numpy as np
     import pandas as pd
@@ -52,6 +84,8 @@ def _cell(tmp_path, interrupt_at: int | None = None):
                          steps_per_epoch=2, warmup_epochs=1, val_every=10, precision="32-true")
     torch.manual_seed(0)
     method = build_for_bench(load_registry(), "nvfair_ldmk_tcnn", 478)
+    if poison is not False:
+        _poison(next(method.parameters()), poison)
 
     def progress(step, total, msg):
         if step == interrupt_at:
@@ -87,3 +121,74 @@ def test_progress_of_another_run_is_not_resumed(tmp_path):
     torch.save(state, progress_path(tmp_path / "best.ckpt"))
     _, result = _cell(tmp_path)  # trains all 3 epochs again instead of skipping them
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
+
+
+def test_a_cell_skips_an_overflowing_step_counts_it_and_finishes(tmp_path):
+    _, clean = _cell(tmp_path / "clean")
+    method, result = _cell(tmp_path / "poisoned", poison={3})  # step 1 of epoch 2
+    assert result.skipped_steps == 1 and clean.skipped_steps == 0
+    assert [h["skipped_steps"] for h in result.history] == [0, 1, 0]
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert all(torch.isfinite(p).all() for p in method.state_dict().values())
+    assert math.isfinite(result.history[1]["loss"])  # the epoch's mean leaves the skipped step out
+
+
+def test_a_loss_that_stays_non_finite_stops_the_cell_with_what_to_try(tmp_path):
+    from avbench.errors import TrainingError
+    from avbench.training import MAX_SKIPPED_IN_A_ROW
+
+    assert MAX_SKIPPED_IN_A_ROW > 2 * 3  # the cell below has 6 steps: make them all overflow
+    with pytest.raises(TrainingError) as caught:
+        _cell_long(tmp_path, steps=MAX_SKIPPED_IN_A_ROW + 5)
+    message = str(caught.value)
+    assert f"{MAX_SKIPPED_IN_A_ROW} optimiser steps in a row were skipped in epoch" in message
+    assert f"up to step {MAX_SKIPPED_IN_A_ROW})" in message
+    assert "--precision bf16-mixed" in message and "--train lr=" in message
+
+
+def _cell_long(tmp_path, steps: int):
+    """A one-epoch cell of ``steps`` steps whose every gradient is infinite."""
+    import numpy as np
+    import pandas as pd
+
+    from avbench.config import TrainingConfig
+    from avbench.data.loader import ClipSource
+    from avbench.specs import InputKind
+    from avbench.training import make_fabric, train_cell
+
+    rng = np.random.default_rng(0)
+    labels = [f"v{i}" for i in range(8)]
+    arrays = {lb: rng.normal(size=(12, 478, 3)).astype(np.float32) for lb in labels}
+    videos = pd.DataFrame({"driver": [f"d{i % 2}" for i in range(8)], "target": "t0",
+                           "generator": "tps", "kind": "cross", "is_original": False}, index=labels)
+    cfg = TrainingConfig(clip_length=8, identities_per_batch=2, videos_per_identity=2, epochs=1,
+                         steps_per_epoch=steps, warmup_epochs=1, val_every=10, precision="32-true")
+    method = build_for_bench(load_registry(), "nvfair_ldmk_tcnn", 478)
+    _poison(next(method.parameters()), None)
+    return train_cell(method, make_fabric("cpu", "32-true"), videos, videos.iloc[:0],
+                      ClipSource(arrays, InputKind.LANDMARKS), cfg, 8, 0, tmp_path / "best.ckpt",
+                      identity="run-key")
+
+
+@pytest.mark.gpu
+def test_fp16_overflow_lowers_the_scale_and_training_goes_on():
+    """FP16 with a forced overflow of the scaled gradients: the scaler skips the step and
+    halves its scale; the next step applies at the lower scale."""
+    if not torch.cuda.is_available():
+        pytest.fail("the gpu marker needs a CUDA device")
+    from avbench.training import grad_scaler
+
+    method = build_for_bench(load_registry(), "f5c_featdiff", 478)
+    fabric = Fabric(accelerator="cuda", devices=1, precision="16-mixed")
+    model, optimizer = fabric.setup(method, torch.optim.AdamW(method.parameters()))
+    model.mark_forward_method("loss")
+    _poison(next(method.parameters()), {2})
+    clips, drivers, targets = random_input(method, 16, 16, "cuda")
+    scaler = grad_scaler(fabric)
+    results, scales = [], []
+    for _ in range(3):
+        results.append(train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0))
+        scales.append(scaler.get_scale())
+    assert [r.applied for r in results] == [True, False, True]
+    assert scales[1] == scales[0] / 2 and scales[2] == scales[1]
+    assert all(torch.isfinite(p).all() for p in method.parameters())
