@@ -171,13 +171,18 @@ def write_gray_video(
     crf: int = 18,
     preset: str = "medium",
     codec: str | None = None,
+    threads: int = 0,
 ) -> Path:
     """Encode frames into an mp4 that :func:`decode_gray` (or any player) can read.
 
     Accepts ``(N, H, W)`` gray or ``(N, H, W, 3)`` RGB uint8.  H and W must be
     even because yuv420p subsamples chroma by two.  ``codec`` overrides the
     default encoder (libx264, or mpeg4 where the PyAV build lacks it); ``crf`` and
-    ``preset`` only apply to libx264.
+    ``preset`` only apply to libx264.  ``threads`` is the encoder's thread count
+    (0: FFmpeg's choice, which depends on the machine's cores).  x264's output
+    depends on its thread count, so ``threads=1`` writes the same bytes on every
+    machine; it is also the fastest choice for small frames when every core
+    already runs its own encoder.
     """
     arr = np.asarray(frames)
     if arr.dtype != np.uint8:
@@ -199,6 +204,8 @@ def write_gray_video(
     with av.open(str(out), mode="w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if threads:
+            stream.codec_context.thread_count = threads
         if codec == "libx264":
             stream.options = {"crf": str(crf), "preset": preset}
         else:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-SYNTH_VERSION = "2"  # bump whenever the written data would change
+SYNTH_VERSION = "3"  # bump whenever the written data would change
 LAYOUTS = ("nvfair", "avaprintdb")
 SOURCES = ("NVIDIA-VC-subset", "RAVDESS", "CREMA-D")
 AVAPRINT_GEN = {"facevid2vid": "LIVE", "tps": "HUNY", "lia": "GAGA", "original": "ORIG"}
@@ -45,10 +45,10 @@ class SynthConfig:
     seed: int = 0
     layout: str = "nvfair"
     size: int = 128  # frame side in pixels (decoded at 128 anyway)
-    self_per_generator: int = 2  # self-reenactments per target and generator
+    self_per_generator: int = 3  # self-reenactments per target and generator (3 positive pairs)
     cross_per_generator: int = 2  # cross-reenactments per target and generator
-    min_frames: int = 96
-    max_frames: int = 112
+    min_frames: int = 160  # > 128: a T = 128 clip never repeats a last frame
+    max_frames: int = 176
     generators: tuple[str, ...] = ("facevid2vid", "tps", "lia")
 
     @property
@@ -259,7 +259,7 @@ def _render_target(args: tuple[SynthConfig, dict, list[Video], str]) -> list[dic
         frames, landmarks = render_video(config, ids, v, cache)
         path = Path(root) / v.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_gray_video(path, frames, fps=25, crf=18, preset="ultrafast")
+        write_gray_video(path, frames, fps=25, crf=18, preset="ultrafast", threads=1)
         lm_path = Path(root) / v.landmarks
         lm_path.parent.mkdir(parents=True, exist_ok=True)
         if extractor is not None:

@@ -22,6 +22,7 @@ same transfer that moved its pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -38,6 +39,7 @@ GENERATORS = ("facevid2vid", "tps", "lia")
 KEYPOINTS_10 = (19, 24, 37, 44, 30, 48, 54, 51, 57, 8)
 CONTROL_20 = (0, 4, 8, 12, 16, 17, 21, 22, 26, 37, 41, 44, 46, 30, 48, 54, 51, 57, 62, 66)
 _GRID = 16  # the dense warp is evaluated on a coarse grid, then upsampled
+_CHUNK = 8  # frames whose splines are fitted together: their arrays stay in the CPU cache
 
 
 @dataclass
@@ -112,6 +114,13 @@ def _anchors(size: int) -> np.ndarray:
     return np.asarray(edge, np.float64)
 
 
+def _with_anchors(points: np.ndarray, size: int) -> np.ndarray:
+    """``points`` (``(k, 2)`` or a stack ``(T, k, 2)``) followed by the frame-border anchors,
+    which pin the warp to the identity at the border (the background does not move)."""
+    anchors = _anchors(size)
+    return np.concatenate([points, np.broadcast_to(anchors, points.shape[:-2] + anchors.shape)], -2)
+
+
 @dataclass(frozen=True)
 class Generator:
     name: str
@@ -138,48 +147,88 @@ class Generator:
         """Render the target driven by ``motion``: RGB uint8 (T, H, W, 3) and landmarks (T, 68, 2)."""
         motion = self.transfer_motion(motion)
         lm_full, lm_open_full = animate(target, motion)
-        size = target.size
-        anchors = _anchors(size)
-        ctrl = np.arange(N_LANDMARKS) if self.control is None else np.asarray(self.control)
-        neutral_c = target.neutral[ctrl].astype(np.float64)
-        gy, gx = np.mgrid[0:_GRID, 0:_GRID].astype(np.float64) * (size - 1) / (_GRID - 1)
-        grid = np.stack([gx.ravel(), gy.ravel()], 1)
-        py, px = np.mgrid[0:size, 0:size].astype(np.float32)
-        pixel_grid = np.stack([px, py], -1)
-        out = np.empty((len(motion), size, size, 3), np.uint8)
-        gt = np.empty((len(motion), N_LANDMARKS, 2), np.float32)
-        src_all = np.vstack([neutral_c, anchors])
+        moved = self._carried(target, lm_full, rng)
+        lm, lm_open = self._landmarks(target, moved, lm_full, lm_open_full)
+        shifts = _inverse_shifts(target, moved, self._control())
+        out = np.empty((len(motion), target.size, target.size, 3), np.uint8)
         for t in range(len(motion)):
-            moved = target.neutral[ctrl] + self.gain * (lm_full[t, ctrl] - target.neutral[ctrl])
-            if self.jitter:
-                moved = moved + rng.normal(0, self.jitter, moved.shape)
-            dst = np.vstack([moved, anchors])
-            if self.control is None:  # every landmark is carried: no interpolation needed
-                lm, lm_open = moved.astype(np.float32), lm_open_full[t]
-            else:
-                forward = TPS(src_all, dst)
-                lm = forward(target.neutral).astype(np.float32)
-                lm_open = lm.copy()
-                for eye in (EYE_R, EYE_L):
-                    lm_open[eye] = forward(target.neutral[eye]) + (lm_open_full[t, eye] - lm_full[t, eye])
-            inverse = TPS(dst, src_all)
-            # Upsample the (smooth, zero-at-the-border) displacement, not the coordinates,
-            # so no motion is exactly the identity whatever the resize convention.
-            shift = (inverse(grid) - grid).astype(np.float32).reshape(_GRID, _GRID, 2)
-            maps = cv2.resize(shift, (size, size), interpolation=cv2.INTER_LINEAR) + pixel_grid
-            img = cv2.remap(target.image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REFLECT)
-            draw_features(img, target.app, lm, lm_open, (float(motion[t, M.GAZE_X]), float(motion[t, M.GAZE_Y])),
-                          1, target.face_w)
-            if self.render_scale < 1:
-                small = int(round(size * self.render_scale))
-                img = cv2.resize(cv2.resize(img, (small, small), interpolation=cv2.INTER_AREA),
-                                 (size, size), interpolation=cv2.INTER_LINEAR)
-            if self.blur:
-                img = cv2.GaussianBlur(img, (0, 0), self.blur)
-            out[t] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
-            gt[t] = lm
-        return out, gt
+            img = _warp(target, shifts[t])
+            gaze = (float(motion[t, M.GAZE_X]), float(motion[t, M.GAZE_Y]))
+            draw_features(img, target.app, lm[t], lm_open[t], gaze, 1, target.face_w)
+            out[t] = self._finish(img)
+        return out, lm
+
+    def _control(self) -> np.ndarray:
+        return np.arange(N_LANDMARKS) if self.control is None else np.asarray(self.control)
+
+    def _carried(self, target: Target, lm_full: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The control points this generator's motion representation keeps, per frame
+        ``(T, k, 2)``: damped by ``gain`` and, like a keypoint detector, noisy."""
+        ctrl = self._control()
+        neutral = target.neutral[ctrl]
+        moved = neutral + self.gain * (lm_full[:, ctrl] - neutral)
+        if self.jitter:
+            moved = moved + rng.normal(0, self.jitter, moved.shape)
+        return moved
+
+    def _landmarks(self, target: Target, moved: np.ndarray, lm_full: np.ndarray,
+                   lm_open_full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ground-truth landmarks ``(T, 68, 2)`` and the same with eyes open.
+
+        With sparse control points the landmarks move as the warp moves the pixels
+        under them (the forward spline), so they stay on the rendered face; the open
+        eyes add back only the lid motion the blink channel took away."""
+        if self.control is None:  # every landmark is carried: no interpolation needed
+            return moved.astype(np.float32), lm_open_full
+        src = _with_anchors(target.neutral[self._control()].astype(np.float64), target.size)
+        lm = TPS(src, _with_anchors(moved, target.size))(target.neutral).astype(np.float32)
+        lm_open = lm.copy()
+        for eye in (EYE_R, EYE_L):
+            lm_open[:, eye] += lm_open_full[:, eye] - lm_full[:, eye]
+        return lm, lm_open
+
+    def _finish(self, img: np.ndarray) -> np.ndarray:
+        """What the generator's decoder does to a frame (lower resolution, blur), as uint8."""
+        size = img.shape[0]
+        if self.render_scale < 1:
+            small = int(round(size * self.render_scale))
+            img = cv2.resize(cv2.resize(img, (small, small), interpolation=cv2.INTER_AREA),
+                             (size, size), interpolation=cv2.INTER_LINEAR)
+        if self.blur:
+            img = cv2.GaussianBlur(img, (0, 0), self.blur)
+        return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _inverse_shifts(target: Target, moved: np.ndarray, ctrl: np.ndarray) -> np.ndarray:
+    """Per frame, where each output pixel samples the still image from, as a displacement
+    on a coarse ``_GRID`` x ``_GRID`` grid ``(T, _GRID, _GRID, 2)``: one spline per frame
+    from the moved control points (and fixed frame anchors) back to the neutral ones,
+    fitted a few frames at a time."""
+    size = target.size
+    src = _with_anchors(target.neutral[ctrl].astype(np.float64), size)
+    dst = _with_anchors(moved, size)
+    gy, gx = np.mgrid[0:_GRID, 0:_GRID].astype(np.float64) * (size - 1) / (_GRID - 1)
+    grid = np.stack([gx.ravel(), gy.ravel()], 1)
+    shift = np.concatenate([TPS(dst[i:i + _CHUNK], src)(grid) - grid
+                            for i in range(0, len(dst), _CHUNK)])
+    return shift.astype(np.float32).reshape(len(moved), _GRID, _GRID, 2)
+
+
+def _warp(target: Target, shift: np.ndarray) -> np.ndarray:
+    """The still image warped by one frame's coarse displacement.
+
+    The (smooth, zero-at-the-border) displacement is upsampled, not the coordinates,
+    so no motion is exactly the identity whatever the resize convention."""
+    size = target.size
+    maps = cv2.resize(shift, (size, size), interpolation=cv2.INTER_LINEAR) + _pixel_grid(size)
+    return cv2.remap(target.image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT)
+
+
+@lru_cache(maxsize=4)
+def _pixel_grid(size: int) -> np.ndarray:
+    py, px = np.mgrid[0:size, 0:size].astype(np.float32)
+    return np.stack([px, py], -1)
 
 
 def _latent_basis(dim: int) -> np.ndarray:

@@ -175,8 +175,18 @@ def _row(row: Row, frames: np.ndarray, n: int, cell: int, width: int) -> np.ndar
         big = cv2.resize(frames[t], (cell, cell), interpolation=cv2.INTER_NEAREST)
         x = LABEL_W + j * (cell + GAP)
         img[GAP // 2:GAP // 2 + cell, x:x + cell] = big
-    lines = row.label() + [f"{len(frames)} frames, shown: {', '.join(map(str, idx))}"
-                           if n <= 6 else f"{len(frames)} frames"]
+    lines = row.label() + [f"{len(frames)} frames"]
+    if n <= 6:
+        lines.append(f"shown: {', '.join(map(str, idx))}")
+    img[:, :LABEL_W] = _label(lines, cell + GAP)
+    return img
+
+
+def _label(lines: list[str], height: int) -> np.ndarray:
+    """A row's label, drawn on its own strip so that no line, however long, reaches
+    into the frames beside it."""
+    img = np.empty((height, LABEL_W, 3), np.uint8)
+    img[:] = _BG
     for i, line in enumerate(lines):
         _text(img, line, (6, 22 + 18 * i), 0.42, _TEXT if i < 2 else _DIM)
     return img

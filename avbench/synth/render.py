@@ -10,6 +10,9 @@ sub-pixel landmark motion survives as intensity change.
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -154,76 +157,147 @@ def render(app: Appearance, lm: np.ndarray, gaze: tuple[float, float], size: int
 
 def draw_features(img: np.ndarray, app: Appearance, lm: np.ndarray, lm_open: np.ndarray,
                   gaze: tuple[float, float], S: int, face_w: float) -> None:
-    """Draw eyes, brows and mouth in place, working only on the region around them."""
-    pts = np.concatenate([lm[17:], lm_open[36:48]])
-    margin = 0.25 * face_w
-    h, w = img.shape[:2]
-    x0 = max(0, int((pts[:, 0].min() - margin) * S))
-    y0 = max(0, int((pts[:, 1].min() - margin) * S))
-    x1 = min(w, int((pts[:, 0].max() + margin) * S) + 1)
-    y1 = min(h, int((pts[:, 1].max() + margin) * S) + 1)
-    if x1 <= x0 or y1 <= y0:
-        return
-    off = np.array([x0, y0], np.float32) / S
-    _draw_features(img[y0:y1, x0:x1], app, lm - off, lm_open - off, gaze, S, face_w)
-
-
-def _draw_features(img: np.ndarray, app: Appearance, lm: np.ndarray, lm_open: np.ndarray,
-                   gaze: tuple[float, float], S: int, face_w: float) -> None:
     """Draw eyes (lids, sclera, iris) and the mouth cavity at their current shape, in place.
 
     Reenactment generators warp the target's still image and then re-synthesise
     what a warp cannot produce (closing lids, an opening mouth); this is that step.
     ``lm_open`` are the same landmarks with the eyes open: the lid skin covers that
-    area before the (possibly closing) eye is drawn.
+    area before the (possibly closing) eye is drawn.  Every shape is drawn in its own
+    small box (:class:`_Box`): this runs for every frame of the dataset, and full-size
+    masks made it the slowest step of writing it.
     """
+    if not img.flags.c_contiguous:
+        raise ValueError("draw_features paints in place into a C-contiguous (H, W, 3) image")
     for eye in (EYE_R, EYE_L):
-        o = lm_open[eye]
-        lid = np.zeros(img.shape[:2], np.float32)
-        _fill(lid, o.mean(0) + (o - o.mean(0)) * 1.15, S)
-        _blend(img, cv2.GaussianBlur(lid, (0, 0), 0.4 * S), tuple(0.9 * c for c in app.skin))
-    # Eyes: socket shadow, sclera, iris following gaze, pupil, lid line.
+        _lid_skin(img, app, lm_open[eye], S)
     for eye in (EYE_R, EYE_L):
-        e = lm[eye]
-        socket = np.zeros(img.shape[:2], np.float32)
-        _fill(socket, e.mean(0) + (e - e.mean(0)) * 1.7 + np.array([0, -0.01 * face_w]), S)
-        _blend(img, cv2.GaussianBlur(socket, (0, 0), 1.5 * S) * 0.25, (0.1, 0.05, 0.05))
-        sclera = np.zeros(img.shape[:2], np.float32)
-        _fill(sclera, e, S)
-        _blend(img, sclera, (0.93, 0.91, 0.88))
-        ew = float(np.linalg.norm(e[3] - e[0]))
-        r_iris = 0.22 * ew
-        c = e.mean(0) + np.array([gaze[0] * 0.22 * ew, gaze[1] * 0.12 * ew])
-        iris = np.zeros(img.shape[:2], np.float32)
-        cv2.circle(iris, tuple(int(v * S * 16) for v in c), int(r_iris * S * 16), 1.0, -1, cv2.LINE_AA, 4)
-        pupil = np.zeros(img.shape[:2], np.float32)
-        cv2.circle(pupil, tuple(int(v * S * 16) for v in c), int(0.45 * r_iris * S * 16), 1.0, -1, cv2.LINE_AA, 4)
-        _blend(img, iris * sclera, app.iris)
-        _blend(img, pupil * sclera, (0.03, 0.03, 0.03))
-        lid = np.zeros(img.shape[:2], np.float32)
-        cv2.polylines(lid, [_pts(e[[0, 1, 2, 3]], S)], False, 1.0, max(1, int(0.025 * face_w * S)), cv2.LINE_AA, _SHIFT)
-        _blend(img, lid, tuple(0.25 * c for c in app.hair))
-
-    # Brows.
+        _eye(img, app, lm[eye], gaze, S, face_w)
     for brow in (BROW_R, BROW_L):
-        b = np.zeros(img.shape[:2], np.float32)
-        cv2.polylines(b, [_pts(lm[brow], S)], False, 1.0, max(1, int(0.045 * face_w * S)), cv2.LINE_AA, _SHIFT)
-        _blend(img, cv2.GaussianBlur(b, (0, 0), 0.6 * S), tuple(0.8 * c for c in app.hair))
+        box = _Box(img, lm[brow], S, _blur_reach(0.6 * S) + 0.03 * face_w * S)
+        mask = box.polyline(lm[brow], max(1, int(0.045 * face_w * S)))
+        box.blend(img, _blur(mask, 0.6 * S), tuple(0.8 * c for c in app.hair))
+    _mouth(img, app, lm, S, face_w)
 
-    # Mouth: lips, then the cavity between the inner lip lines.
-    lips = np.zeros(img.shape[:2], np.float32)
-    _fill(lips, lm[MOUTH_OUTER], S)
-    _blend(img, cv2.GaussianBlur(lips, (0, 0), 0.5 * S), app.lips)
-    cavity = np.zeros(img.shape[:2], np.float32)
-    _fill(cavity, lm[MOUTH_INNER], S)
-    _blend(img, cavity, (0.12, 0.03, 0.04))
-    teeth = np.zeros(img.shape[:2], np.float32)
+
+def _lid_skin(img: np.ndarray, app: Appearance, open_eye: np.ndarray, S: int) -> None:
+    """Skin over the open eye's area, so a closing lid has skin above it."""
+    centre = _centre(open_eye)
+    lid = centre + (open_eye - centre) * 1.15
+    box = _Box(img, lid, S, _blur_reach(0.4 * S))
+    box.blend(img, _blur(box.polygon(lid), 0.4 * S), tuple(0.9 * c for c in app.skin))
+
+
+def _eye(img: np.ndarray, app: Appearance, e: np.ndarray, gaze: tuple[float, float], S: int,
+         face_w: float) -> None:
+    """Socket shadow, sclera, iris following gaze, pupil and lid line of one eye."""
+    centre = _centre(e)
+    socket = centre + (e - centre) * 1.7 + np.array([0, -0.01 * face_w])
+    box = _Box(img, socket, S, _blur_reach(1.5 * S))
+    box.blend(img, _blur(box.polygon(socket), 1.5 * S) * 0.25, (0.1, 0.05, 0.05))
+    box = _Box(img, e, S, 0.025 * face_w * S)  # the sclera's box holds all that is clipped to it
+    sclera = box.polygon(e)
+    box.blend(img, sclera, (0.93, 0.91, 0.88))
+    ew = math.hypot(*(e[3] - e[0]).tolist())
+    r_iris = 0.22 * ew
+    c = centre + np.array([gaze[0] * 0.22 * ew, gaze[1] * 0.12 * ew])
+    box.blend(img, box.disc(c, r_iris) * sclera, app.iris)
+    box.blend(img, box.disc(c, 0.45 * r_iris) * sclera, (0.03, 0.03, 0.03))
+    box.blend(img, box.polyline(e[[0, 1, 2, 3]], max(1, int(0.025 * face_w * S))),
+              tuple(0.25 * c for c in app.hair))
+
+
+def _mouth(img: np.ndarray, app: Appearance, lm: np.ndarray, S: int, face_w: float) -> None:
+    """Lips, then the cavity between the inner lip lines with teeth and the lip line."""
+    box = _Box(img, lm[MOUTH_OUTER], S, _blur_reach(0.5 * S))
+    box.blend(img, _blur(box.polygon(lm[MOUTH_OUTER]), 0.5 * S), app.lips)
     inner = lm[MOUTH_INNER]
-    top = np.array([inner[0], inner[1], inner[2], inner[3], inner[4]])
-    lower = top + np.array([0, 0.35]) * (inner[6] - inner[2])[1]
-    _fill(teeth, np.concatenate([top, lower[::-1]]), S)
-    _blend(img, teeth * cavity * 0.8, (0.9, 0.88, 0.82))
-    line = np.zeros(img.shape[:2], np.float32)
-    cv2.polylines(line, [_pts(lm[[60, 61, 62, 63, 64]], S)], False, 1.0, max(1, int(0.012 * face_w * S)), cv2.LINE_AA, _SHIFT)
-    _blend(img, line * 0.6, (0.15, 0.05, 0.05))
+    box = _Box(img, inner, S, 0.012 * face_w * S)
+    cavity = box.polygon(inner)
+    box.blend(img, cavity, (0.12, 0.03, 0.04))
+    top = inner[:5]
+    lower = top + np.array([0, 0.35 * float(inner[6, 1] - inner[2, 1])])
+    teeth = box.polygon(np.concatenate([top, lower[::-1]]))
+    box.blend(img, teeth * cavity * 0.8, (0.9, 0.88, 0.82))
+    line = box.polyline(lm[60:65], max(1, int(0.012 * face_w * S)))
+    box.blend(img, line * 0.6, (0.15, 0.05, 0.05))
 
+
+def _centre(p: np.ndarray) -> np.ndarray:
+    """The mean point (``p.mean(0)`` costs twice as much, and this runs per shape per frame)."""
+    return p.sum(0) / len(p)
+
+
+def _blur_reach(sigma: float) -> float:
+    """How far (pixels) OpenCV's Gaussian of ``sigma`` spreads a float mask: 4 sigma."""
+    return 4 * sigma + 1
+
+
+def _blur(mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Blur a box's mask as if it lay on an endless zero canvas (the box leaves room)."""
+    return cv2.GaussianBlur(mask, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+
+
+class _Box:
+    """The part of ``img`` a shape can touch: its points' bounding box at ``S`` x
+    supersampling, widened by ``pad`` pixels (line width, blur reach) and 2 more for
+    anti-aliasing, clipped to the image.  Shapes are rasterised in the box exactly as
+    on the whole image: the box starts on a whole pixel, so the fixed-point vertices
+    only shift by an integer."""
+
+    def __init__(self, img: np.ndarray, pts: np.ndarray, S: int, pad: float):
+        h, w = img.shape[:2]
+        (lo_x, lo_y), (hi_x, hi_y) = pts.min(0).tolist(), pts.max(0).tolist()
+        # At least one pixel, even for a shape off the image: OpenCV refuses empty arrays,
+        # and a shape outside its box draws nothing.
+        self.x0 = min(max(math.floor(lo_x * S - pad - 2), 0), w - 1)
+        self.y0 = min(max(math.floor(lo_y * S - pad - 2), 0), h - 1)
+        self.x1 = max(self.x0 + 1, min(math.ceil(hi_x * S + pad + 2) + 1, w))
+        self.y1 = max(self.y0 + 1, min(math.ceil(hi_y * S + pad + 2) + 1, h))
+        self.S = S
+        self.origin = np.array([self.x0 << _SHIFT, self.y0 << _SHIFT], np.int32)
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros((self.y1 - self.y0, self.x1 - self.x0), np.float32)
+
+    def _fixed(self, p: np.ndarray) -> np.ndarray:
+        """Vertices in the box, in fixed point (as :func:`_pts`, which rounds the same way)."""
+        return np.rint(p * (self.S << _SHIFT)).astype(np.int32) - self.origin
+
+    def polygon(self, p: np.ndarray) -> np.ndarray:
+        mask = self.zeros()
+        cv2.fillPoly(mask, [self._fixed(p)], 1.0, lineType=cv2.LINE_AA, shift=_SHIFT)
+        return mask
+
+    def polyline(self, p: np.ndarray, thickness: int) -> np.ndarray:
+        mask = self.zeros()
+        cv2.polylines(mask, [self._fixed(p)], False, 1.0, thickness, cv2.LINE_AA, _SHIFT)
+        return mask
+
+    def disc(self, c: np.ndarray, r: float) -> np.ndarray:
+        """A filled circle; centre and radius in fixed point, truncated (not rounded)."""
+        mask = self.zeros()
+        one = self.S << _SHIFT
+        centre = (int(c[0] * one) - (self.x0 << _SHIFT), int(c[1] * one) - (self.y0 << _SHIFT))
+        cv2.circle(mask, centre, int(r * one), 1.0, -1, cv2.LINE_AA, _SHIFT)
+        return mask
+
+    def blend(self, img: np.ndarray, mask: np.ndarray, colour: tuple[float, float, float]) -> None:
+        """Paint ``colour`` through ``mask`` (alpha in [0, 1]) onto the box of ``img``.
+
+        The box is handled as rows of interleaved RGB values: numpy broadcasting a
+        3-value colour over ``(h, w, 3)`` runs an inner loop of 3, several times slower."""
+        h, w = mask.shape
+        # A view, not a copy: in a C-contiguous image each row's pixels are contiguous.
+        sub = img[self.y0:self.y1, self.x0:self.x1].reshape(h, 3 * w)
+        paint = _colour_row(colour, w) - sub
+        paint *= np.repeat(mask, 3, axis=1)
+        sub += paint
+
+
+@lru_cache(maxsize=4096)
+def _colour_row(rgb: tuple[float, float, float], width: int) -> np.ndarray:
+    """A row of ``width`` pixels of one colour, float32 interleaved RGB (cached: a target
+    has a few colours and its boxes a few widths).  Read-only, being shared."""
+    row = np.tile(np.asarray(rgb, np.float32), width)
+    row.flags.writeable = False
+    return row

@@ -53,9 +53,10 @@ def default_plan():
 def test_default_config():
     c = SynthConfig()
     assert (c.identities, c.seed, c.layout, c.size) == (72, 0, "nvfair", 128)
-    assert (c.self_per_generator, c.cross_per_generator) == (2, 2)
+    assert (c.self_per_generator, c.cross_per_generator) == (3, 2)
+    assert (c.min_frames, c.max_frames) == (160, 176)
     assert c.generators == ("facevid2vid", "tps", "lia")
-    assert c.utterances == c.self_per_generator * len(c.generators) == 6
+    assert c.utterances == c.self_per_generator * len(c.generators) == 9
 
 
 def test_default_plan_identities(default_plan):
@@ -81,16 +82,45 @@ def test_default_plan_video_counts(default_plan):
     n = c.identities
     kinds = Counter((v.generator, "self" if v.driver == v.target else "cross")
                     for v in default_plan.videos)
-    assert kinds[("original", "self")] == n * c.utterances == 432
+    assert kinds[("original", "self")] == n * c.utterances == 648
     assert kinds[("original", "cross")] == 0
     for g in c.generators:
-        assert kinds[(g, "self")] == n * c.self_per_generator == 144
+        assert kinds[(g, "self")] == n * c.self_per_generator == 216
         assert kinds[(g, "cross")] == n * c.cross_per_generator == 144
     assert len(default_plan.videos) == n * (c.utterances + len(c.generators)
-                                            * (c.self_per_generator + c.cross_per_generator)) == 1296
-    assert D.count_videos(c) == 1296
-    assert len({v.path for v in default_plan.videos}) == 1296  # no two videos share a file
-    assert len({v.landmarks for v in default_plan.videos}) == 1296
+                                            * (c.self_per_generator + c.cross_per_generator)) == 1728
+    assert D.count_videos(c) == 1728
+    assert sum(v.generator != "original" for v in default_plan.videos) == 1080
+    assert len({v.path for v in default_plan.videos}) == 1728  # no two videos share a file
+    assert len({v.landmarks for v in default_plan.videos}) == 1728
+
+
+def test_default_plan_per_target_and_generator(default_plan):
+    """Every target has, per generator, 3 self-reenactments (3 positive pairs per
+    generator cell) and 2 cross-reenactments, and 9 originals: 24 videos."""
+    per_cell = Counter((v.target, v.generator, "self" if v.driver == v.target else "cross")
+                       for v in default_plan.videos)
+    for target in default_plan.identities:
+        assert per_cell[(target, "original", "self")] == 9
+        for g in default_plan.config.generators:
+            assert (per_cell[(target, g, "self")], per_cell[(target, g, "cross")]) == (3, 2)
+    per_target = Counter(v.target for v in default_plan.videos)
+    assert per_target == dict.fromkeys(default_plan.identities, 24)
+
+
+def test_default_plan_videos_are_longer_than_the_longest_clip(default_plan):
+    """Every video, originals included, has 160-176 frames: a T = 128 clip (the longest
+    of the clip_length protocol) is never padded by repeating its last frame, wherever
+    training draws it or evaluation centres it."""
+    from avbench.data.clips import eval_start, take_clip
+
+    lengths = [default_plan.identities[v.driver].frames[v.clip] for v in default_plan.videos]
+    assert min(lengths) == 160 and max(lengths) == 176
+    for n in set(lengths):
+        frames = np.arange(n)
+        for start in (0, eval_start(n, 128), n - 128):
+            clip = take_clip(frames, start, 128)
+            assert len(np.unique(clip)) == 128, (n, start)
 
 
 def test_default_plan_cross_drivers_share_the_targets_split(default_plan):
@@ -106,7 +136,7 @@ def test_default_plan_self_reenactments_use_distinct_clips(default_plan):
             by_target.setdefault(v.target, []).append(v.clip)
     assert set(by_target) == set(default_plan.identities)
     for target, clips in by_target.items():
-        assert len(clips) == len(set(clips)) == 6, (target, clips)
+        assert len(clips) == len(set(clips)) == 9, (target, clips)
 
 
 def test_default_plan_spreads_cross_drivers(default_plan):
@@ -414,6 +444,20 @@ def test_cli_synth_refuses_non_empty_out_and_too_few_identities(run_cli, tmp_pat
     assert r.returncode == 2, r.stderr
     assert "--identities 5" in r.stderr
     assert not (tmp_path / "y").exists()
+
+
+def test_progress_outside_a_terminal_prints_plain_lines(monkeypatch, capsys):
+    """Outside a terminal Rich draws no bar until the end, so a long synthesis would look
+    hung: the bar also prints plain lines (here as often as it is updated)."""
+    from avbench import progress
+
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)
+    with progress.progress_bar("synthesising 6 identities") as update:
+        update(27, 54)
+        update(54, 54)
+    err = capsys.readouterr().err
+    assert "synthesising 6 identities: 27/54 (50 %), 0 s" in err
+    assert "synthesising 6 identities: 54/54 (100 %), 0 s" in err
 
 
 # --- the cached default ---------------------------------------------------------------

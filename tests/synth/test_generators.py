@@ -150,6 +150,20 @@ def test_tps_output_shape_and_smoothness():
     assert np.linalg.norm(t(far) - far) < 5.0
 
 
+def test_tps_stack_is_one_spline_per_index():
+    """A stack of splines (one per frame, as the generators fit them) maps like each
+    spline fitted alone, whichever side (src or dst) is stacked."""
+    rng = np.random.default_rng(3)
+    fixed = rng.uniform(0, 128, (12, 2))
+    moved = fixed + rng.normal(0, 3, (5, 12, 2))
+    q = rng.uniform(0, 128, (9, 2))
+    forward, inverse = TPS(fixed, moved), TPS(moved, fixed)
+    assert forward(q).shape == inverse(q).shape == (5, 9, 2)
+    for k in range(5):
+        np.testing.assert_allclose(forward(q)[k], TPS(fixed, moved[k])(q), atol=1e-9)
+        np.testing.assert_allclose(inverse(q)[k], TPS(moved[k], fixed)(q), atol=1e-9)
+
+
 # --- the generators differ ------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -53,9 +53,9 @@ REGIONS = {
     "eye_l": slice(42, 48),
 }
 LAGS = (1, 2, 3, 5, 8, 12)
-N_FFT = 128
-SPECTRUM_BINS = slice(1, 40)  # drop DC; 1..39 of 64 cover 0.2-7.6 Hz at 25 fps
-BANDS = ((0, 2), (2, 4), (4, 7), (7, 11), (11, 16), (16, 24), (24, 39))  # within SPECTRUM_BINS
+N_FFT = 256  # >= every video's length (at most 176 frames): zero-padded, never truncated
+SPECTRUM_BINS = slice(2, 80)  # drop DC; bins 2..79 (of 0..128) cover 0.2-7.8 Hz at 25 fps
+BANDS = ((0, 4), (4, 8), (8, 14), (14, 22), (22, 32), (32, 48), (48, 78))  # within SPECTRUM_BINS
 
 
 def normalise_landmarks(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +216,45 @@ def test_static_appearance_does_not_separate_drivers(static_on_test):
 
 def test_motion_clearly_beats_static_appearance(motion_on_test, static_on_test):
     assert motion_on_test - static_on_test >= MOTION_MARGIN_OVER_STATIC
+
+
+# --- the default dataset's shape ---------------------------------------------------------
+
+SELF_PER_GENERATOR, CROSS_PER_GENERATOR, ORIGINALS = 3, 2, 9
+MIN_FRAMES, MAX_FRAMES = 160, 176
+LONGEST_CLIP = 128  # the clip_length protocol's largest T
+
+
+def test_default_dataset_has_the_planned_videos_per_target_and_generator(default_synthetic):
+    """What was written and indexed is what the per-target protocol needs: per target and
+    generator 3 self-reenactments (3 positive pairs per cell) and 2 cross-reenactments."""
+    videos = default_synthetic.index.videos
+    assert len(videos) == 1728 and int((~videos["is_original"]).sum()) == 1080
+    cells = videos.groupby(["target", "generator", "kind"]).size()
+    expected = {"self": SELF_PER_GENERATOR, "cross": CROSS_PER_GENERATOR, "original": ORIGINALS}
+    wrong = {cell: n for cell, n in cells.items() if n != expected[cell[2]]}
+    assert not wrong, wrong
+    assert len(cells) == 72 * (1 + 2 * 3)  # every target: originals, self and cross of 3 generators
+
+
+def test_default_dataset_videos_are_never_padded_at_t128(default_synthetic):
+    """Every video, originals included, has 160-176 frames (manifest, landmarks and a
+    decoded sample agree), so no T = 128 clip repeats a last frame."""
+    import json
+
+    from avbench.data.video import decode_gray
+
+    data = default_synthetic
+    manifest = json.loads((data.path / "synth_manifest.json").read_text())
+    counts = {v["path"]: v["n_frames"] for v in manifest["videos"]}
+    assert len(counts) == 1728
+    assert min(counts.values()) == MIN_FRAMES and max(counts.values()) == MAX_FRAMES
+    assert MIN_FRAMES > LONGEST_CLIP
+    for rel, lm in data.index.videos[["path", "landmarks"]].itertuples(index=False):
+        assert len(np.load(data.path / lm, mmap_mode="r")) == counts[rel], rel
+    for _, group in data.index.videos.groupby("generator"):
+        rel = group["path"].iloc[0]
+        assert len(decode_gray(data.path / rel)) == counts[rel], rel
 
 
 # --- realism -----------------------------------------------------------------------------
