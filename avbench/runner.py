@@ -8,6 +8,7 @@ pre-flight check); each later step lives in its own module.
 from __future__ import annotations
 
 import dataclasses
+import math
 import shlex
 import traceback
 from contextlib import contextmanager, nullcontext
@@ -435,6 +436,9 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
         metrics["best_epoch"] = result.best_epoch
         metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
         metrics["skipped_steps"] = result.skipped_steps  # non-finite loss or gradients (FP16 overflow)
+        # Per epoch: loss, lr, skipped steps, validation AUC (None where undefined: JSON has no NaN).
+        metrics["history"] = [{k: None if isinstance(v, float) and not math.isfinite(v) else v
+                               for k, v in record.items()} for record in result.history]
         if report is not None:
             metrics["landmarks"] = report.summary()
         # What the numbers rest on, so nothing left out goes unrecorded.

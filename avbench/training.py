@@ -177,6 +177,15 @@ def _load_progress(path: Path, identity: str) -> dict | None:
     return state if state.get("identity") == identity else None  # another config's: start afresh
 
 
+def _write_history(path: Path, history: list[dict]) -> None:
+    """The per-epoch record (loss, learning rate, skipped steps, validation AUC) as a CSV beside
+    the checkpoint, rewritten atomically after every epoch: the training curve while it runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pd.DataFrame(history).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
 def _too_many_skipped(skipped_in_a_row: int, last: StepResult, epoch: int, step: int,
                       fabric) -> TrainingError:
     where = "the loss itself" if not math.isfinite(last.loss) else "the gradients"
@@ -281,6 +290,8 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             if score > best[0]:
                 best = (score, epoch, copy.deepcopy(method.state_dict()))
         history.append(record)
+        if fabric.global_rank == 0:
+            _write_history(checkpoint.with_name("history.csv"), history)
         _save_progress(fabric, progress_path(checkpoint), {
             "identity": identity, "epoch": epoch, "step": step, "history": history,
             "model": method.state_dict(), "optimizer": optimizer.state_dict(),

@@ -128,6 +128,11 @@ def test_a_cell_skips_an_overflowing_step_counts_it_and_finishes(tmp_path):
     method, result = _cell(tmp_path / "poisoned", poison={3})  # step 1 of epoch 2
     assert result.skipped_steps == 1 and clean.skipped_steps == 0
     assert [h["skipped_steps"] for h in result.history] == [0, 1, 0]
+    import pandas as pd
+
+    curve = pd.read_csv(tmp_path / "poisoned" / "history.csv")  # beside the checkpoint
+    assert list(curve["epoch"]) == [1, 2, 3] and list(curve["skipped_steps"]) == [0, 1, 0]
+    assert {"loss", "lr"} <= set(curve.columns)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     assert all(torch.isfinite(p).all() for p in method.state_dict().values())
     assert math.isfinite(result.history[1]["loss"])  # the epoch's mean leaves the skipped step out
