@@ -228,7 +228,8 @@ def data_prepare(
 @data_app.command("synth")
 def data_synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist or be empty).")],
-    identities: Annotated[int, typer.Option(help="Number of identities (split like NVFAIR).")] = 72,
+    identities: Annotated[Optional[int], typer.Option(
+        help="Number of identities (split like NVFAIR); default: the embedded default dataset's.")] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same frames.")] = 0,
     layout: Annotated[str, typer.Option(help="nvfair | avaprintdb")] = "nvfair",
     preview: Annotated[bool, typer.Option(help="Also write preview.png, a contact sheet.")] = False,
@@ -243,7 +244,9 @@ def data_synth(
 
     if layout not in LAYOUTS:
         raise UsageError(f"--layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
-    config = SynthConfig(identities=identities, seed=seed, layout=layout)
+    config = SynthConfig(seed=seed, layout=layout) if identities is None else \
+        SynthConfig(identities=identities, seed=seed, layout=layout)
+    identities = config.identities
     start = time.perf_counter()
     try:
         with progress_bar(f"synthesising {identities} identities") as update:

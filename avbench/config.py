@@ -64,7 +64,7 @@ class TrainingConfig:
         return new
 
 
-STANDARD_EPOCHS, STANDARD_STEPS = 12, 80  # chosen from measured validation curves (docs/profiles.md)
+STANDARD_EPOCHS, STANDARD_STEPS = 6, 80  # chosen from measured validation curves (docs/profiles.md)
 
 PROFILES: dict[str, TrainingConfig] = {
     "paper": TrainingConfig(),

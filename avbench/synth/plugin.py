@@ -32,7 +32,7 @@ def build_index(path: Path | None, options: IndexOptions = IndexOptions(),
 def avbench_register_datasets() -> list[DatasetSpec]:
     return [DatasetSpec(
         name="synthetic",
-        summary="avbench's synthetic talking heads (the default): 72 identities, NVFAIR layout",
+        summary="avbench's synthetic talking heads (the default): 108 identities, NVFAIR layout",
         factory="avbench.synth.plugin:build_index",
         layout="like nvfair; no PATH = the embedded default, made once into the cache",
         generators=("facevid2vid", "tps", "lia"),

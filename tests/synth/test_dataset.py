@@ -52,7 +52,7 @@ def default_plan():
 
 def test_default_config():
     c = SynthConfig()
-    assert (c.identities, c.seed, c.layout, c.size) == (72, 0, "nvfair", 128)
+    assert (c.identities, c.seed, c.layout, c.size) == (108, 0, "nvfair", 128)
     assert (c.self_per_generator, c.cross_per_generator) == (3, 2)
     assert (c.min_frames, c.max_frames) == (160, 176)
     assert c.generators == ("facevid2vid", "tps", "lia")
@@ -61,13 +61,13 @@ def test_default_config():
 
 def test_default_plan_identities(default_plan):
     ids = default_plan.identities
-    assert len(ids) == 72
-    assert Counter(i.split for i in ids.values()) == split_counts(72) == {"train": 49, "val": 7, "test": 16}
-    assert Counter(i.source for i in ids.values()) == {s: 24 for s in D.SOURCES}
+    assert len(ids) == 108
+    assert Counter(i.split for i in ids.values()) == split_counts(108) == {"train": 75, "val": 10, "test": 23}
+    assert Counter(i.source for i in ids.values()) == {s: 36 for s in D.SOURCES}
     # NVFAIR-style names per source.
-    assert {n for n, i in ids.items() if i.source == "NVIDIA-VC-subset"} == {f"id{k:03d}" for k in range(1, 25)}
-    assert {n for n, i in ids.items() if i.source == "RAVDESS"} == {f"Actor_{k:02d}" for k in range(1, 25)}
-    assert {n for n, i in ids.items() if i.source == "CREMA-D"} == {str(1000 + k) for k in range(1, 25)}
+    assert {n for n, i in ids.items() if i.source == "NVIDIA-VC-subset"} == {f"id{k:03d}" for k in range(1, 37)}
+    assert {n for n, i in ids.items() if i.source == "RAVDESS"} == {f"Actor_{k:02d}" for k in range(1, 37)}
+    assert {n for n, i in ids.items() if i.source == "CREMA-D"} == {str(1000 + k) for k in range(1, 37)}
     c = default_plan.config
     for i in ids.values():
         # its self-reenactment utterances, then one per cross-reenactment it drives
@@ -82,17 +82,17 @@ def test_default_plan_video_counts(default_plan):
     n = c.identities
     kinds = Counter((v.generator, "self" if v.driver == v.target else "cross")
                     for v in default_plan.videos)
-    assert kinds[("original", "self")] == n * c.utterances == 648
+    assert kinds[("original", "self")] == n * c.utterances == 972
     assert kinds[("original", "cross")] == 0
     for g in c.generators:
-        assert kinds[(g, "self")] == n * c.self_per_generator == 216
-        assert kinds[(g, "cross")] == n * c.cross_per_generator == 144
+        assert kinds[(g, "self")] == n * c.self_per_generator == 324
+        assert kinds[(g, "cross")] == n * c.cross_per_generator == 216
     assert len(default_plan.videos) == n * (c.utterances + len(c.generators)
-                                            * (c.self_per_generator + c.cross_per_generator)) == 1728
-    assert D.count_videos(c) == 1728
-    assert sum(v.generator != "original" for v in default_plan.videos) == 1080
-    assert len({v.path for v in default_plan.videos}) == 1728  # no two videos share a file
-    assert len({v.landmarks for v in default_plan.videos}) == 1728
+                                            * (c.self_per_generator + c.cross_per_generator)) == 2592
+    assert D.count_videos(c) == 2592
+    assert sum(v.generator != "original" for v in default_plan.videos) == 1620
+    assert len({v.path for v in default_plan.videos}) == 2592  # no two videos share a file
+    assert len({v.landmarks for v in default_plan.videos}) == 2592
 
 
 def test_default_plan_per_target_and_generator(default_plan):

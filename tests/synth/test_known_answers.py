@@ -229,12 +229,12 @@ def test_default_dataset_has_the_planned_videos_per_target_and_generator(default
     """What was written and indexed is what the per-target protocol needs: per target and
     generator 3 self-reenactments (3 positive pairs per cell) and 2 cross-reenactments."""
     videos = default_synthetic.index.videos
-    assert len(videos) == 1728 and int((~videos["is_original"]).sum()) == 1080
+    assert len(videos) == 2592 and int((~videos["is_original"]).sum()) == 1620
     cells = videos.groupby(["target", "generator", "kind"]).size()
     expected = {"self": SELF_PER_GENERATOR, "cross": CROSS_PER_GENERATOR, "original": ORIGINALS}
     wrong = {cell: n for cell, n in cells.items() if n != expected[cell[2]]}
     assert not wrong, wrong
-    assert len(cells) == 72 * (1 + 2 * 3)  # every target: originals, self and cross of 3 generators
+    assert len(cells) == 108 * (1 + 2 * 3)  # every target: originals, self and cross of 3 generators
 
 
 def test_default_dataset_videos_are_never_padded_at_t128(default_synthetic):
@@ -247,7 +247,7 @@ def test_default_dataset_videos_are_never_padded_at_t128(default_synthetic):
     data = default_synthetic
     manifest = json.loads((data.path / "synth_manifest.json").read_text())
     counts = {v["path"]: v["n_frames"] for v in manifest["videos"]}
-    assert len(counts) == 1728
+    assert len(counts) == 2592
     assert min(counts.values()) == MIN_FRAMES and max(counts.values()) == MAX_FRAMES
     assert MIN_FRAMES > LONGEST_CLIP
     for rel, lm in data.index.videos[["path", "landmarks"]].itertuples(index=False):
