@@ -21,7 +21,7 @@ import pandas as pd
 from avbench.config import AUTO, TrainingConfig, get_profile, resolve_profile
 from avbench.data.index import DatasetIndex, IndexOptions
 from avbench.data.spec import open_dataset
-from avbench.errors import AvbenchError, DatasetError, PluginError, UsageError
+from avbench.errors import AvbenchError, DatasetError, PluginError, TrainingError, UsageError
 from avbench.registry import Registry
 from avbench.specs import Cell, InputKind, LandmarkExtractorSpec, MethodSpec, ProtocolSpec
 
@@ -405,12 +405,16 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     torch.manual_seed(req.seed)
     with plugin_code(plan.method, f"training cell {cell.name}"):
         method = build_method(plan.method, plan.method_overrides)
-        result = train_cell(method, fabric, train, val, source,
-                            dataclasses.replace(plan.training, clip_length=t), t, req.seed,
-                            run_dir / "best.ckpt",
-                            progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
-                            if progress and lead else None, compile=req.compile,
-                            identity=keys[cell.evals[0].name])
+        try:
+            result = train_cell(method, fabric, train, val, source,
+                                dataclasses.replace(plan.training, clip_length=t), t, req.seed,
+                                run_dir / "best.ckpt",
+                                progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
+                                if progress and lead else None, compile=req.compile,
+                                identity=keys[cell.evals[0].name])
+        except TrainingError as exc:  # say which training, as the loop itself cannot
+            raise TrainingError(f"method {plan.method.name!r}, protocol {plan.protocol.name}, cell "
+                                f"{cell.name}, seed {req.seed}: {exc}") from None
     if not lead:
         return CellOutcome(cell, [], False)
     rows = []

@@ -77,3 +77,21 @@ def test_landmark_methods_end_to_end(method, extractor, n_points, tiny_synthetic
         assert ldmk["frames"] > 0 and ldmk["skipped_videos"] == []
         assert 0.0 <= ldmk["failure_rate"] <= 0.1
         assert set(read_scores(store.resolve(row.score_file))["a_generator"]) <= set(row.test_generators)
+
+
+def test_a_training_that_cannot_go_on_names_method_cell_and_seed(tiny_synthetic, tmp_path, monkeypatch):
+    import avbench.training
+    from avbench.errors import TrainingError
+
+    def diverged(*args, **kwargs):
+        raise TrainingError("20 optimiser steps in a row were skipped in epoch 1 (up to step 20)")
+
+    monkeypatch.setattr(avbench.training, "train_cell", diverged)
+    plan = plan_run(load_registry(), RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                                profile="smoke", data=f"synthetic:{tiny_synthetic}", seed=3))
+    store = ResultsStore(tmp_path / "results.sqlite")
+    with pytest.raises(TrainingError) as caught:
+        execute(plan, store=store, cache_dir=tmp_path / "cache")
+    assert str(caught.value) == ("method 'f5c_featdiff', protocol overall, cell all, seed 3: 20 optimiser "
+                                 "steps in a row were skipped in epoch 1 (up to step 20)")
+    assert len(store) == 0  # nothing of the cell was stored
