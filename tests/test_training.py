@@ -175,25 +175,49 @@ def _cell_long(tmp_path, steps: int):
                       identity="run-key")
 
 
-@pytest.mark.gpu
-def test_fp16_overflow_lowers_the_scale_and_training_goes_on():
-    """FP16 with a forced overflow of the scaled gradients: the scaler skips the step and
-    halves its scale; the next step applies at the lower scale."""
-    if not torch.cuda.is_available():
-        pytest.fail("the gpu marker needs a CUDA device")
+def _fp16_steps(method, fabric, device: str, poisoned_pass: int) -> tuple[list, list]:
+    """Four FP16 steps with loss scaling; the scale is set to 256 after the first (so that
+    only the poisoned backward pass can overflow); returns the steps and the scale after each."""
     from avbench.training import grad_scaler
 
-    method = build_for_bench(load_registry(), "f5c_featdiff", 478)
-    fabric = Fabric(accelerator="cuda", devices=1, precision="16-mixed")
     model, optimizer = fabric.setup(method, torch.optim.AdamW(method.parameters()))
     model.mark_forward_method("loss")
-    _poison(next(method.parameters()), {2})
-    clips, drivers, targets = random_input(method, 16, 16, "cuda")
+    _poison(next(method.parameters()), {poisoned_pass})
+    clips, drivers, targets = random_input(method, 8, 16, device)
     scaler = grad_scaler(fabric)
     results, scales = [], []
-    for _ in range(3):
+    for i in range(4):
         results.append(train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0))
+        if i == 0:
+            scaler.update(new_scale=256.0)
         scales.append(scaler.get_scale())
-    assert [r.applied for r in results] == [True, False, True]
-    assert scales[1] == scales[0] / 2 and scales[2] == scales[1]
+    return results, scales
+
+
+def test_fp16_loss_scaling_skips_an_overflowing_step_and_halves_the_scale():
+    """The FP16 path of the training step on a CPU (a CPU gradient scaler through Fabric's
+    mixed-precision plugin): an overflow is skipped by the scaler, never raised."""
+    from lightning_fabric.plugins.precision import MixedPrecision
+
+    method = build_for_bench(load_registry(), "nvfair_ldmk_tcnn", 478)
+    fabric = Fabric(accelerator="cpu", devices=1,
+                    plugins=MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu")))
+    results, scales = _fp16_steps(method, fabric, "cpu", poisoned_pass=3)
+    assert [r.applied for r in results[1:]] == [True, False, True]
+    assert math.isinf(results[2].grad_norm) and math.isfinite(results[2].loss)
+    assert scales[1:] == [256.0, 128.0, 128.0]
+    assert all(torch.isfinite(p).all() for p in method.parameters())
+
+
+@pytest.mark.gpu
+def test_fp16_overflow_lowers_the_scale_and_training_goes_on():
+    """The same on a GPU with F5C, through the training's own Fabric (``make_fabric``)."""
+    if not torch.cuda.is_available():
+        pytest.fail("the gpu marker needs a CUDA device")
+    from avbench.training import make_fabric
+
+    method = build_for_bench(load_registry(), "f5c_featdiff", 478)
+    results, scales = _fp16_steps(method, make_fabric("cuda", "16-mixed"), "cuda", poisoned_pass=3)
+    assert [r.applied for r in results[1:]] == [True, False, True]
+    assert scales[1:] == [256.0, 128.0, 128.0]
     assert all(torch.isfinite(p).all() for p in method.parameters())
