@@ -171,9 +171,20 @@ def _save_progress(fabric, path: Path, state: dict) -> None:
 
 
 def _load_progress(path: Path, identity: str) -> dict | None:
+    """The saved training state of an interrupted run, or None.  Run folders travel between
+    machines, so the file is untrusted: it is read with ``weights_only=True`` (tensors and
+    plain containers only, never code), and anything else is an error naming the file."""
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)  # our own file, in our run folder
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable or unsafe file gets the same message
+        raise TrainingError(
+            f"{path}: not a training state avbench can load safely ({type(exc).__name__}); it was "
+            "not unpickled. Delete it to train this cell from the start.") from None
+    if not isinstance(state, dict):
+        raise TrainingError(f"{path}: not a training state (a {type(state).__name__}, not a dict); "
+                            "delete it to train this cell from the start.")
     return state if state.get("identity") == identity else None  # another config's: start afresh
 
 

@@ -221,3 +221,27 @@ def test_fp16_overflow_lowers_the_scale_and_training_goes_on():
     assert [r.applied for r in results[1:]] == [True, False, True]
     assert scales[1:] == [256.0, 128.0, 128.0]
     assert all(torch.isfinite(p).all() for p in method.parameters())
+
+
+class _Planted:
+    """Unpickling this would create ``path``: what a hostile last.ckpt could do."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_planted_pickle_as_saved_progress_is_never_executed(tmp_path):
+    from avbench.errors import TrainingError
+    from avbench.training import progress_path
+
+    marker = tmp_path / "code-ran"
+    torch.save({"identity": "run-key", "payload": _Planted(marker)}, progress_path(tmp_path / "best.ckpt"))
+    with pytest.raises(TrainingError) as caught:
+        _cell(tmp_path)
+    assert not marker.exists()
+    assert str(caught.value).startswith(f"{progress_path(tmp_path / 'best.ckpt')}: not a training state "
+                                        "avbench can load safely (UnpicklingError); it was not unpickled")
+    assert "Delete it to train this cell from the start." in str(caught.value)
