@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import sqlite3
 import json
 
@@ -65,8 +66,16 @@ def _worker(rank: int, port: int, out: str) -> None:
         if rank == 0:
             torch.save({"loss": loss.item(), "grads": _grads(net),
                         "running_mean": net[1].running_mean.clone(), "kind": type(net[1]).__name__}, out)
+        del ddp, loss
+        dist.barrier()  # neither process tears gloo down while the other still talks to it
     finally:
         dist.destroy_process_group()
+    # gloo's transport threads can still be joinable when the interpreter's C++ destructors
+    # run, which aborts the process ("terminate called without an active exception") after
+    # its work is done; the result is on disk, so leave without running them.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _LossModule(nn.Module):
