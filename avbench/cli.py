@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from avbench import __version__
 from avbench.errors import AvbenchError
+from avbench.progress import plain_console
 from avbench.registry import Registry, RegistryError, UnknownNameError, load_registry
 
 app = typer.Typer(help="avbench: benchmark harness for avatar fingerprinting (who drives this avatar?)",
@@ -26,8 +27,11 @@ app.add_typer(data_app, name="data")
 leaderboard_app = typer.Typer(help="Publish leaderboards from the results database.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")
 
-out = Console()
-err = Console(stderr=True)
+# User strings (paths, file names, identities, method and config values, error messages
+# quoting them) are printed as they are: markup is off on both consoles (see plain_console),
+# and the few styled words are Text objects.
+out = plain_console()
+err = plain_console(stderr=True)
 
 
 class _State:
@@ -39,12 +43,12 @@ class _State:
         if cls._registry is None:
             cls._registry = load_registry(cls.extra_plugins)
             for failure in cls._registry.failures:
-                err.print(f"[yellow]warning:[/] {failure}", markup=True, highlight=False)
+                err.print(Text.assemble(("warning:", "yellow"), f" {failure}"), highlight=False)
         return cls._registry
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    err.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False)
     return typer.Exit(code)
 
 
@@ -82,7 +86,8 @@ def list_(kind: Annotated[ListKind, typer.Argument(help="What to list.")]) -> No
         for p in reg.plugins.loaded:
             table.add_row(p.name, p.module, p.distribution, p.version, "loaded")
         for f in reg.failures:
-            table.add_row(f.plugin, f.source, "", "", f"[red]failed: {type(f.cause).__name__}[/]")
+            table.add_row(f.plugin, f.source, "", "",
+                          Text(f"failed: {type(f.cause).__name__}", style="red"))
         out.print(table)
         return
     table = Table("name", "summary", "details", "plugin", title=kind.value)
@@ -135,7 +140,8 @@ def data_index(
 
     err.print(f"indexing {spec} ...")  # no spinner: making the synthetic default shows a bar
     index = open_dataset(_State.registry(), spec, IndexOptions(strict=strict, refresh=refresh))
-    out.print(f"[bold]{index.dataset}[/] at {index.root}  (fingerprint {index.fingerprint})")
+    out.print(Text.assemble((index.dataset, "bold"),
+                            f" at {index.root}  (fingerprint {index.fingerprint})"))
     for note in index.notes:
         out.print(f"  {note}")
     out.print(_frame_table(identity_counts(index), "identities per split"))
@@ -212,7 +218,7 @@ def data_prepare(
                   str(report.frames), f"{report.seconds:.1f}", rate)
     out.print(table)
     for path, reason in report.failed:
-        out.print(f"  [red]failed:[/] {path}: {reason}", highlight=False)
+        out.print(Text.assemble("  ", ("failed:", "red"), f" {path}: {reason}"))
     if extractor is not None:
         from avbench.landmarks.extract import extract_landmarks
 
@@ -449,9 +455,11 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> list:
     from avbench.results import ResultsStore, default_db_path
     from avbench.runner import execute, preflight
 
-    out.print(f"method [bold]{plan.method.name}[/] ({plan.method.plugin}), protocol "
-              f"[bold]{plan.protocol.name}[/] v{plan.protocol.version}, data {plan.index.dataset} "
-              f"({len(plan.index.videos)} videos, fingerprint {plan.index.fingerprint})")
+    out.print(Text.assemble("method ", (plan.method.name, "bold"),
+                            f" ({plan.method.plugin}), protocol ",
+                            (plan.protocol.name, "bold"), f" v{plan.protocol.version}, data "
+                            f"{plan.index.dataset} ({len(plan.index.videos)} videos, fingerprint "
+                            f"{plan.index.fingerprint})"))
     if plan.extractor is not None:
         out.print(f"  landmarks: extractor {plan.extractor.name} ({plan.method_overrides['n_points']} points)")
     for cell in plan.cells:

@@ -3,6 +3,9 @@
 Outside a terminal (a log file, CI, a pipe) Rich draws no live bar and prints only
 its final state when the task ends, so a long task would look hung.  There the
 bar also prints a plain line at most every :data:`PLAIN_EVERY_S` seconds.
+
+Descriptions, like everything avbench prints, go through :func:`plain_console`:
+they carry user strings (method, stage and file names) that must show as they are.
 """
 
 from __future__ import annotations
@@ -12,17 +15,32 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from avbench.launch import process_rank
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from avbench.launch import process_rank
+
 PLAIN_EVERY_S = 10.0
+
+
+def plain_console(stderr: bool = False, **kwargs) -> Console:
+    """A Rich console that prints every string as it is, for output full of user strings.
+
+    Paths, file names, identities, method and config values and the error messages
+    that quote them come from datasets, results folders and command lines, and are
+    untrusted: with Rich's markup a file named ``1001--[bold red]x--1001.mp4`` would
+    print as ``1001--x--1001.mp4`` and a folder named ``[/]`` would crash the command
+    with a ``MarkupError``; with emoji codes ``:smile:`` in a name would be replaced.
+    Both are off here, for plain strings, table cells and titles alike; styling is
+    given explicitly as :class:`rich.text.Text` around the constant words only.
+    """
+    return Console(stderr=stderr, markup=False, emoji=False, **kwargs)
 
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[..., None]]:
     """Yield ``update(done, total, description=None)``; the bar appears on stderr and clears nothing else."""
-    console = Console(stderr=True, quiet=process_rank() != 0)  # data-parallel: rank 0 reports
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    console = plain_console(stderr=True, quiet=process_rank() != 0)  # data-parallel: rank 0 reports
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(),
                   console=console, transient=False) as bar:
         task = bar.add_task(description, total=None)

@@ -5,9 +5,11 @@ A real dataset's mess shows up in three places, and this checks all of them:
 * the split files (missing, malformed, an identity in two splits): the index refuses
   to build, so nothing else can be trusted;
 * files the index skips (names that match no layout rule, identities outside the
-  splits, cross-split reenactments, non-video files, unreadable folders), by reason;
-* videos that are indexed but unusable: zero-byte, truncated or corrupt (every video
-  is decoded, filling the frame cache on the way) or shorter than the clip length;
+  splits, cross-split reenactments, non-video files, unreadable folders, symlinks that
+  are dangling or loop, zero-byte files), by reason;
+* videos that are indexed but unusable: truncated or corrupt (every video is
+  decoded, filling the frame cache on the way; one emptied since it was indexed
+  joins the index's zero-byte count) or shorter than the clip length;
 * with a landmark extractor, videos without a face in any frame (a landmark run
   leaves them out and counts them) and frames without a face (filled by the policy
   of :mod:`avbench.landmarks.fill`); the landmarks are cached for the run.
@@ -20,8 +22,9 @@ run and counted in its results row.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from avbench.data.index import DatasetIndex, SkipReason
@@ -37,7 +40,8 @@ ADVICE = {
     SkipReason.FOLDER_MISMATCH.value: "move the file to the folder its name says",
     SkipReason.NOT_A_VIDEO.value: "remove it from the video tree",
     SkipReason.UNREADABLE.value: "fix the permissions (chmod) so this user can read it",
-    "zero_byte": "re-download or re-generate the file",
+    SkipReason.BROKEN_SYMLINK.value: "point the link at an existing video, or remove it",
+    SkipReason.ZERO_BYTE.value: "re-download or re-generate the file",
     "undecodable": "truncated or corrupt: re-download or re-generate it; a run stops on it",
     "shorter_than_T": "usable: clips repeat the last frame; check the video if many are short",
     "no_face": "landmark runs leave it out and count it; re-generate it or try another extractor",
@@ -86,12 +90,21 @@ def check_dataset(open_index: Callable[[], DatasetIndex], cache_root: Path, clip
                                 ADVICE.get(reason, "")))
     videos = index.videos[~index.videos["is_original"]]
     report = prepare_frames(index.root, videos, cache_root, engine, workers, progress=progress)
-    empty = [(Path(index.root) / p).stat().st_size == 0 for p, _ in report.failed]
+    # A file emptied in place since the index was built keeps its cached index (a folder's
+    # time changes only when names do): it is counted with the index's own zero-byte skips.
+    empty = [_is_empty(Path(index.root) / p) for p, _ in report.failed]
     zero = [f for f, e in zip(report.failed, empty) if e]
     broken = [f for f, e in zip(report.failed, empty) if not e]
-    for name, items in (("zero_byte", zero), ("undecodable", broken)):
-        if items:
-            findings.append(Finding(name, len(items), f"{items[0][0]}: {items[0][1]}", ADVICE[name]))
+    if zero:
+        name = SkipReason.ZERO_BYTE.value
+        at = next((i for i, f in enumerate(findings) if f.check == name), None)
+        if at is None:
+            findings.append(Finding(name, len(zero), f"{zero[0][0]}: {zero[0][1]}", ADVICE[name]))
+        else:
+            findings[at] = replace(findings[at], count=findings[at].count + len(zero))
+    if broken:
+        findings.append(Finding("undecodable", len(broken), f"{broken[0][0]}: {broken[0][1]}",
+                                ADVICE["undecodable"]))
     short = sorted((p, n) for p, n in report.lengths.items() if n < clip_length)
     if short:
         findings.append(Finding("shorter_than_T", len(short),
@@ -104,6 +117,15 @@ def check_dataset(open_index: Callable[[], DatasetIndex], cache_root: Path, clip
         findings += no_face
         unusable += sum(f.count for f in no_face if f.check == "no_face")
     return CheckReport(index.dataset, str(index.root), len(videos), len(videos) - unusable, findings)
+
+
+def _is_empty(path: Path) -> bool:
+    """True for a zero-byte file; a file that is gone or unreadable is not "empty" but
+    undecodable, and its decode error already says why."""
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
 
 
 def _landmark_findings(root: Path, videos, extractor: LandmarkExtractorSpec, cache_root: Path,

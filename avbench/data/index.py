@@ -34,10 +34,12 @@ from them would be wrong.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -47,7 +49,7 @@ import pandas as pd
 
 from avbench.errors import DatasetError
 
-INDEX_SCHEMA_VERSION = "2"  # 2: fingerprint of contents, not of names and mtimes
+INDEX_SCHEMA_VERSION = "3"  # 3: empty files and broken links skipped (older indexes may list them)
 
 COLUMNS = (
     "path", "source", "generator", "target", "driver", "driving_video",
@@ -66,6 +68,8 @@ class SkipReason(StrEnum):
     FOLDER_MISMATCH = "folder_mismatch"  # file name disagrees with the folder it is in
     NOT_A_VIDEO = "not_a_video"  # unexpected file type inside the video tree
     UNREADABLE = "unreadable"  # a folder or file the OS would not let us read
+    BROKEN_SYMLINK = "broken_symlink"  # a link whose target is missing, or that loops
+    ZERO_BYTE = "zero_byte"  # an empty file: never a video (nor a landmark file)
 
 
 class SplitLeakageError(DatasetError):
@@ -275,7 +279,12 @@ def _walk(top: Path, onerror: Callable[[OSError], None]):
     """
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
-        st = os.stat(dirpath)
+        try:
+            st = os.stat(dirpath)
+        except OSError as exc:  # removed or re-linked since it was listed
+            onerror(exc)
+            dirnames[:] = []
+            continue
         if (st.st_dev, st.st_ino) in seen:
             dirnames[:] = []
             continue
@@ -285,10 +294,14 @@ def _walk(top: Path, onerror: Callable[[OSError], None]):
 
 
 def walk_files(root: Path, top: Path, log: SkipLog):
-    """Yield every file under ``top`` as a POSIX path relative to ``root``.
+    """Yield every usable file under ``top`` as a POSIX path relative to ``root``.
 
     Unreadable folders are logged as skips instead of vanishing, as ``os.walk``
-    would do by default.
+    would do by default.  So is every file :func:`file_problem` rejects: ``os.walk``
+    lists a link it cannot follow (dangling, or a loop, to a file or to a folder)
+    as a file, and a layout would index a dangling ``.mp4`` link or an empty
+    ``.mp4`` as a video that then stops the run.  Checking here, once, covers every
+    layout; it costs one ``stat`` per file, paid only when the index is built.
     """
     def on_error(err: OSError) -> None:
         rel = Path(err.filename).relative_to(root).as_posix() if err.filename else str(top)
@@ -297,7 +310,42 @@ def walk_files(root: Path, top: Path, log: SkipLog):
     for dirpath, dirnames, filenames in _walk(top, on_error):
         rel_dir = Path(dirpath).relative_to(root)
         for name in sorted(filenames):
-            yield (rel_dir / name).as_posix()
+            rel = (rel_dir / name).as_posix()
+            problem = file_problem(Path(dirpath) / name)
+            if problem is None:
+                yield rel
+            else:
+                log.skip(rel, *problem)
+
+
+def file_problem(path: Path) -> tuple[SkipReason, str] | None:
+    """Why the file at ``path`` can be no dataset file, or None if it can be one.
+
+    A link is judged by what it points to: a link to a real video is as good as
+    the video.  A zero-byte file is never a video or a landmark file, whatever its
+    name says.
+    """
+    try:
+        st = os.stat(path)  # follows links
+    except OSError as exc:
+        if not os.path.islink(path):
+            return SkipReason.UNREADABLE, exc.strerror or str(exc)
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        if exc.errno == errno.ELOOP:
+            return (SkipReason.BROKEN_SYMLINK,
+                    f"symlink loop: it points to {target}, which leads back to itself")
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return (SkipReason.BROKEN_SYMLINK,
+                    f"dangling symlink: its target {target} does not exist")
+        return SkipReason.BROKEN_SYMLINK, f"symlink to {target}: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return SkipReason.NOT_A_VIDEO, "not a regular file (a pipe, socket or device)"
+    if st.st_size == 0:
+        return SkipReason.ZERO_BYTE, "empty file (0 bytes)"
+    return None
 
 
 def identities_frame(split_of: dict[str, str], source_of: Callable[[str], str]) -> pd.DataFrame:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from avbench.data.index import (
     DatasetIndex, IndexOptions, SkipLog, SkipReason, cached_index, check_no_leakage,
-    content_fingerprint, identities_frame, make_videos_frame, options_fingerprint, tree_fingerprint,
-    walk_files,
+    content_fingerprint, file_problem, identities_frame, make_videos_frame, options_fingerprint,
+    tree_fingerprint, walk_files,
 )
 from avbench.data.splits import read_nvfair_sources, read_nvfair_splits
 from avbench.errors import DatasetError
@@ -117,6 +117,8 @@ def _build(root: Path, options: IndexOptions, split_of: dict[str, str],
     known = set(split_of)
     rows: list[dict] = []
     sources = sorted(p.name for p in root.iterdir() if p.is_dir())
+    for link in sorted(p for p in root.iterdir() if p.is_symlink() and not p.exists()):
+        log.skip(link.name, *file_problem(link))  # a source folder linked from a disk that is gone
     if not sources:
         raise DatasetError(f"{root} has no source folders (expected NVIDIA-VC-subset, RAVDESS, "
                            "CREMA-D): is this an NVFAIR release?")

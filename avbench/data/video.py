@@ -93,6 +93,9 @@ def _open_video(path: PathLike) -> Iterator[tuple[av.container.InputContainer, a
     """
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():
+            raise VideoDecodeError(f"{p}: broken symlink to {os.readlink(p)} (its target is "
+                                   "missing, or the link loops back to itself)")
         raise VideoDecodeError(f"{p}: file not found")
     if not p.is_file():
         raise VideoDecodeError(f"{p}: not a regular file")

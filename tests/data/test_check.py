@@ -26,12 +26,17 @@ def test_check_counts_every_problem(tiny_synthetic, tmp_path):
     reg = load_registry()
     report = check_dataset(lambda: open_dataset(reg, f"synthetic:{root}"), tmp_path / "cache", clip_length=22)
     found = {f.check: f for f in report.findings}
-    assert found["zero_byte"].count == 1 and "0 bytes" in found["zero_byte"].example
+    assert found["zero_byte"].count == 1
+    assert found["zero_byte"].example.endswith(": empty file (0 bytes)")
     assert found["undecodable"].count == 1 and "re-download" in found["undecodable"].advice
     assert found["unparsable_name"].count == 1 and "not-a-rule.mp4" in found["unparsable_name"].example
     assert found["shorter_than_T"].count > 0  # the fixture's videos have 20-24 frames
-    assert (report.videos, report.usable) == (n, n - 2)
-    assert report.problems == 3  # short videos are usable: reported, not a problem
+    assert (report.videos, report.usable) == (n - 1, n - 2)  # the empty file is no video: not indexed
+    # the empty video's landmark file is left without an indexed video (not_a_video, as for any
+    # skipped video); short videos are usable: reported, not a problem
+    assert found["not_a_video"].count == 1
+    assert ".npy: landmark file without" in found["not_a_video"].example
+    assert report.problems == 4
 
 
 @pytest.mark.parametrize("text, message", [

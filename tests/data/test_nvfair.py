@@ -80,7 +80,7 @@ def make_tree(root: Path, files=None, splits: str | None = SPLITS_TEXT,
     for rel in files if files is not None else [*VIDEOS, *SKIPS]:
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(b"")
+        p.write_bytes(b"x")  # a placeholder: a zero-byte file is skipped as such
     if splits is not None:
         (root / nvfair.SPLITS_FILE).write_text(splits)
     if sources is not None:
@@ -363,7 +363,7 @@ def test_tree_change_invalidates_cache(tree, cache, count_builds, change):
     folder = tree / "RAVDESS/tps-generated/Actor_01"
     restore = _keep_dir_mtimes([folder])
     if change == "add":
-        (folder / "Actor_01--01-01-01-01-01-01-05--Actor_01.mp4").write_bytes(b"")
+        (folder / "Actor_01--01-01-01-01-01-01-05--Actor_01.mp4").write_bytes(b"x")
     elif change == "remove":
         (folder / "Actor_01--1001_NEU_XX--1001.mp4").unlink()
     else:
