@@ -359,8 +359,11 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                 if all(found.values()):
                     outcomes.append(CellOutcome(cell, [found[ev.name] for ev in cell.evals], True))
                     continue
+            # --force retrains from epoch 1: a saved state (even a finished run's, left by a
+            # kill between storing its rows and deleting it) is discarded, never resumed.
             outcomes.append(_train_and_evaluate(plan, cell, t, config, keys, run_dir, fabric, store,
-                                                cache_dir, progress, device, env, commit, plugins))
+                                                cache_dir, progress, device, env, commit, plugins,
+                                                resume=not force))
     return outcomes
 
 
@@ -378,8 +381,10 @@ def _one_writer(run_dir: Path, enabled: bool):
 
 def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: dict[str, str],
                         run_dir: Path, fabric, store, cache_dir: Path | None, progress, device: str,
-                        env: dict, commit: str, plugins: dict) -> CellOutcome:
-    """Train one cell and store a row per evaluation (rank 0 only), all in one transaction."""
+                        env: dict, commit: str, plugins: dict, resume: bool = True) -> CellOutcome:
+    """Train one cell and store a row per evaluation (rank 0 only), all in one transaction.
+
+    ``resume``: go on from the run folder's saved training state (False: discard it)."""
     import torch
 
     from avbench.embed import embed_videos
@@ -387,7 +392,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     from avbench.metrics import summarize
     from avbench.results import ResultRow
     from avbench.scores import score_table, write_scores
-    from avbench.training import progress_path, train_cell
+    from avbench.training import progress_path, resume_environment, train_cell
 
     req, index = plan.request, plan.index
     lead = fabric.global_rank == 0
@@ -411,10 +416,13 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
                                 run_dir / "best.ckpt",
                                 progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
                                 if progress and lead else None, compile=req.compile,
-                                identity=keys[cell.evals[0].name])
+                                identity=keys[cell.evals[0].name], resume=resume)
         except TrainingError as exc:  # say which training, as the loop itself cannot
             raise TrainingError(f"method {plan.method.name!r}, protocol {plan.protocol.name}, cell "
                                 f"{cell.name}, seed {req.seed}: {exc}") from None
+    # A resumed training's parts (thread counts, devices, times) beside this process's own
+    # ``torch_threads``; ``result.wall_time_s`` already adds up every part.
+    env = {**env, **resume_environment(result)}
     if not lead:
         return CellOutcome(cell, [], False)
     rows = []

@@ -17,7 +17,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +39,23 @@ class TrainResult:
     best_val_auc: float
     best_epoch: int
     history: list[dict]
-    wall_time_s: float
+    wall_time_s: float  # the whole training: every part's saved epochs, not only this call's
     checkpoint: str
     resumed_after_epoch: int = 0  # > 0: this call went on from an interrupted run's saved epoch
     skipped_steps: int = 0  # optimiser steps not taken: non-finite loss or gradients (FP16 overflow)
+    # One record per part of the training (a first run, then each resume): first_epoch,
+    # last_epoch, torch_threads, device, wall_time_s.  Values a pre-record state lacks are None.
+    parts: list[dict] = field(default_factory=list)
+
+    @property
+    def resumes(self) -> int:
+        """How many times the training was resumed from a saved state (0: in one go)."""
+        return max(0, len(self.parts) - 1)
+
+
+class ResumeWarning(UserWarning):
+    """A run resumed under other conditions (torch thread count, device type) than the part
+    that saved its state: a valid continuation, but not the float-for-float result of either."""
 
 
 # A run of this many consecutive skipped steps ends the training.  Under FP16 loss scaling
@@ -188,6 +201,58 @@ def _load_progress(path: Path, identity: str) -> dict | None:
     return state if state.get("identity") == identity else None  # another config's: start afresh
 
 
+_PART_FIELDS = {"first_epoch": int, "last_epoch": int, "torch_threads": int, "device": str,
+                "wall_time_s": (int, float)}
+
+
+def _earlier_parts(saved: dict) -> list[dict]:
+    """The parts recorded in a saved state; a state saved before parts were recorded counts as
+    one part of unknown threads, device and duration."""
+    parts = saved.get("parts")
+    if not (isinstance(parts, list) and parts and all(isinstance(p, dict) for p in parts)):
+        parts = [{"first_epoch": 1, "last_epoch": saved["epoch"]}]
+    # The file is untrusted: a value of the wrong type is unknown (None), never a crash later.
+    return [{key: p.get(key) if isinstance(p.get(key), kind) and not isinstance(p.get(key), bool)
+             else None for key, kind in _PART_FIELDS.items()} for p in parts]
+
+
+def _threads(n: int | None) -> str:
+    return f"{n} torch thread{'' if n == 1 else 's'}"
+
+
+def _resume_note(path: Path, epoch: int, before: dict, now: dict) -> str | None:
+    """What differs between the part that saved ``path`` and this one, or None."""
+    threads_differ = before["torch_threads"] not in (None, now["torch_threads"])  # None: not recorded
+    device_differs = before["device"] not in (None, now["device"])
+    if not (threads_differ or device_differs):
+        return None
+    hint = []
+    if threads_differ:
+        hint.append(f"OMP_NUM_THREADS={before['torch_threads']}")
+    if device_differs:
+        hint.append(f"--device {before['device']}")
+    return (f"{path}: resuming after epoch {epoch}, saved by a run with "
+            f"{_threads(before['torch_threads'])} on {before['device']}; this run has "
+            f"{_threads(now['torch_threads'])} on {now['device']}. Float sums depend on both, so "
+            "the result is a valid continuation that repeats neither setting's uninterrupted "
+            "result exactly; the row records both (environment: torch_threads, "
+            "resumed_from_torch_threads, training_parts). For a result that repeats exactly, "
+            f"resume with {' and '.join(hint)}, or retrain from the start with --force.")
+
+
+def resume_environment(result: TrainResult) -> dict:
+    """What a resumed training adds to its rows' ``environment``: ``resumes`` (how many times
+    it was resumed), ``resumed_from_torch_threads`` and ``resumed_from_device`` (those of the
+    part that saved the state this call resumed; ``torch_threads`` stays this process's) and
+    ``training_parts`` (every part, see :attr:`TrainResult.parts`).  Empty for a training
+    done in one go, so such rows look as they always have."""
+    if result.resumes == 0:
+        return {}
+    before = result.parts[-2]
+    return {"resumes": result.resumes, "resumed_from_torch_threads": before["torch_threads"],
+            "resumed_from_device": before["device"], "training_parts": result.parts}
+
+
 def _write_history(path: Path, history: list[dict]) -> None:
     """The per-epoch record (loss, learning rate, skipped steps, validation AUC) as a CSV beside
     the checkpoint, rewritten atomically after every epoch: the training curve while it runs."""
@@ -212,15 +277,34 @@ def _too_many_skipped(skipped_in_a_row: int, last: StepResult, epoch: int, step:
 def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: ClipSource,
                cfg: TrainingConfig, clip_length: int, seed: int, checkpoint: Path,
                progress: Callable[[int, int, str], None] | None = None,
-               compile: bool = False, identity: str = "") -> TrainResult:
+               compile: bool = False, identity: str = "", resume: bool = True) -> TrainResult:
     """Train ``method`` in place; on return it holds the best validation state.
 
     After every epoch the whole training state (weights, optimizer, schedule, random
-    generators, history, best state) is saved atomically to :func:`progress_path`; a
-    later call with the same ``identity`` (the run's key) resumes after the last saved
+    generators, history, best state, and the parts so far: their epochs, torch thread
+    count, device type and training time) is saved atomically to :func:`progress_path`;
+    a later call with the same ``identity`` (the run's key) resumes after the last saved
     epoch.  On CPU a resumed run gives exactly the uninterrupted run's result; on GPUs
     the loader threads have drawn a few batches ahead, so it is a statistically
     equivalent continuation.
+
+    "Exactly" holds at the same torch thread count and device type only: CPU kernels
+    split float sums by thread.  A resume under another count (a job rescheduled on
+    another node, another ``OMP_NUM_THREADS``) goes on, with a :class:`ResumeWarning`
+    naming both counts, and the result records every part (:func:`resume_environment`).
+    It is not refused: the continuation is as valid a training as a GPU resume, the
+    finished epochs may be hours of work, and a researcher who needs the exact floats
+    sees the warning and the row and can resume with the old count or retrain; a refusal
+    would only make every rescheduled job fail until someone intervened.
+
+    ``resume=False`` (``--force``) deletes any saved state first and trains from epoch 1:
+    a state left by a finished run (killed between storing its rows and deleting the
+    state) must not turn a requested retraining into a no-op "resumed after the last
+    epoch".
+
+    ``wall_time_s`` of the result is the whole training's: this call's time plus the
+    saved epochs of every earlier part (an epoch a kill cut short is not counted; it is
+    trained, and counted, again).
 
     ``compile`` runs the method's submodules through torch.compile (faster steps on
     GPUs after a compilation pause; the arithmetic is the same up to float rounding).
@@ -245,7 +329,14 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     best = (-1.0, -1, None)
     history: list[dict] = []
     step, first_epoch = 0, 1
-    saved = _load_progress(progress_path(checkpoint), identity)
+    saved, earlier = None, []
+    if resume:
+        saved = _load_progress(progress_path(checkpoint), identity)
+    elif progress_path(checkpoint).exists():
+        if fabric.global_rank == 0:  # no process reads it: the others need not wait
+            progress_path(checkpoint).unlink(missing_ok=True)
+        if progress:
+            progress(0, total, "saved training state discarded; training from epoch 1")
     if saved is not None:
         method.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -254,8 +345,13 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         torch.set_rng_state(saved["torch_rng"])
         step, first_epoch, history = saved["step"], saved["epoch"] + 1, saved["history"]
         best = (saved["best_score"], saved["best_epoch"], saved["best_state"])
+        earlier = _earlier_parts(saved)
         if progress:
             progress(step, total, f"resumed after epoch {saved['epoch']}")
+        note = _resume_note(progress_path(checkpoint), saved["epoch"], earlier[-1],
+                            _part(first_epoch, saved["epoch"], fabric, start))
+        if note and fabric.global_rank == 0 and first_epoch <= cfg.epochs:  # epochs left to train
+            warnings.warn(note, ResumeWarning, stacklevel=2)
     batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
     on_gpu = fabric.device.type == "cuda"
     loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
@@ -308,12 +404,20 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             "model": method.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(), "best_score": best[0], "best_epoch": best[1],
-            "best_state": best[2]})
+            "best_state": best[2], "parts": [*earlier, _part(first_epoch, epoch, fabric, start)]})
     loader.close()
     if best[2] is not None:
         method.load_state_dict(best[2])
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     fabric.save(checkpoint, {"model": method, "epoch": best[1], "val_auc": best[0], "history": history})
-    return TrainResult(best[0], best[1], history, time.perf_counter() - start, str(checkpoint),
-                       saved["epoch"] if saved is not None else 0,
-                       sum(r.get("skipped_steps", 0) for r in history))
+    parts = [*earlier, _part(first_epoch, cfg.epochs, fabric, start)]
+    return TrainResult(best[0], best[1], history, sum(p["wall_time_s"] or 0.0 for p in parts),
+                       str(checkpoint), saved["epoch"] if saved is not None else 0,
+                       sum(r.get("skipped_steps", 0) for r in history), parts)
+
+
+def _part(first_epoch: int, last_epoch: int, fabric, start: float) -> dict:
+    """This call's part of the training so far (plain values: saved states load weights-only)."""
+    return {"first_epoch": first_epoch, "last_epoch": last_epoch,
+            "torch_threads": torch.get_num_threads(), "device": fabric.device.type,
+            "wall_time_s": time.perf_counter() - start}

@@ -31,12 +31,13 @@ def _avbench(tiny_synthetic: Path, db: Path) -> list[str]:
     return [sys.executable, "-m", "avbench", *ARGS, "--data", f"synthetic:{tiny_synthetic}", "--db", str(db)]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}  # one float order for every run
+def _env(threads: int = 1) -> dict[str, str]:
+    # One thread: one float order for every run (torch reads OMP_NUM_THREADS at start-up).
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "COLUMNS": "200"}
 
 
-def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True, env=_env(), cwd=cwd, timeout=300)
+def _run(argv: list[str], cwd: Path, threads: int = 1) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, env=_env(threads), cwd=cwd, timeout=300)
 
 
 def _scores(db: Path) -> pd.DataFrame:
@@ -45,12 +46,13 @@ def _scores(db: Path) -> pd.DataFrame:
     return pd.read_parquet(ResultsStore(db).resolve(rows[0].score_file))
 
 
-def _kill_after_epoch(proc: subprocess.Popen, runs: Path, epoch: int, sig: int) -> int:
-    """Send ``sig`` once a progress file holds ``epoch`` or later; return the saved epoch."""
+def _kill_after_epoch(proc: subprocess.Popen, folder: Path, epoch: int, sig: int) -> int:
+    """Send ``sig`` once a progress file under ``folder`` holds ``epoch`` or later; return the
+    saved epoch.  (The whole folder is searched: where runs go depends on the database's name.)"""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the run ended before epoch {epoch} was seen:\n{proc.stderr.read()}"
-        saved = list(runs.rglob("last.ckpt"))
+        saved = list(folder.rglob("last.ckpt"))
         if saved:
             try:
                 state = torch.load(saved[0], weights_only=False)
@@ -82,7 +84,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(sig, uninterrupted, tiny
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=_env(), cwd=tmp_path,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    saved = _kill_after_epoch(proc, tmp_path / "runs", 2, sig)
+    saved = _kill_after_epoch(proc, tmp_path, 2, sig)
     assert 2 <= saved < EPOCHS
     if sig == signal.SIGINT:
         assert proc.returncode == 130
@@ -103,3 +105,34 @@ def test_killed_run_resumes_to_the_uninterrupted_result(sig, uninterrupted, tiny
     assert row.config["training"]["epochs"] == EPOCHS  # the --train override is stored
     pd.testing.assert_frame_equal(_scores(db), uninterrupted)  # exact: same floats as in one go
     assert list(tmp_path.rglob("last.ckpt")) == []  # stored: nothing left to resume
+
+
+def test_a_run_resumed_with_another_thread_count_says_so_and_stores_both(tiny_synthetic, tmp_path):
+    """Killed while training with 2 torch threads, resumed with 1: the continuation is valid but
+    repeats neither thread count's floats, so the run says so and the row records both; its
+    wall time is that of both parts."""
+    db = tmp_path / "r.sqlite"
+    argv = _avbench(tiny_synthetic, db)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(threads=2), cwd=tmp_path)
+    _kill_after_epoch(proc, tmp_path, 1, signal.SIGKILL)
+    [left] = tmp_path.rglob("last.ckpt")
+    state = torch.load(left, weights_only=True)  # the kill may land after a later epoch was saved
+    saved, first_part = state["epoch"], state["parts"]
+    assert 1 <= saved < EPOCHS
+    assert [p["torch_threads"] for p in first_part] == [2]
+
+    again = _run(argv, tmp_path, threads=1)
+    assert again.returncode == 0, again.stderr[-3000:]
+    note = " ".join(again.stderr.split())  # Rich wraps long lines
+    assert (f"last.ckpt: resuming after epoch {saved}, saved by a run with 2 torch threads on cpu; "
+            "this run has 1 torch thread on cpu.") in note
+    row = ResultsStore(db).rows()[0]
+    assert row.environment["torch_threads"] == 1
+    assert row.environment["resumed_from_torch_threads"] == 2
+    assert row.environment["resumes"] == 1
+    parts = row.environment["training_parts"]
+    assert [(p["first_epoch"], p["last_epoch"], p["torch_threads"]) for p in parts] == [
+        (1, saved, 2), (saved + 1, EPOCHS, 1)]
+    assert row.wall_time_s >= first_part[0]["wall_time_s"] + parts[1]["wall_time_s"] - 1e-6
+    assert row.wall_time_s == pytest.approx(sum(p["wall_time_s"] for p in parts))

@@ -63,8 +63,11 @@ def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies():
     assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters()))
 
 
-def _cell(tmp_path, interrupt_at: int | None = None, poison: set[int] | None | bool = False):
-    """Train the NVFAIR landmark TCNN on random landmark tracks (fast on CPU) for 3 epochs."""
+def _cell(tmp_path, interrupt_at: int | None = None, poison: set[int] | None | bool = False,
+          on_step=None, messages: list | None = None, resume: bool = True):
+    """Train the NVFAIR landmark TCNN on random landmark tracks (fast on CPU) for 3 epochs.
+
+    ``on_step(step)`` runs after every optimiser step; ``messages`` collects the progress texts."""
     import numpy as np
     import pandas as pd
 
@@ -88,11 +91,15 @@ def _cell(tmp_path, interrupt_at: int | None = None, poison: set[int] | None | b
         _poison(next(method.parameters()), poison)
 
     def progress(step, total, msg):
+        if messages is not None:
+            messages.append(msg)
+        if on_step is not None:
+            on_step(step)
         if step == interrupt_at:
             raise KeyboardInterrupt  # as Ctrl-C would, mid-epoch
 
     result = train_cell(method, make_fabric("cpu", "32-true"), videos, videos.iloc[:0], source, cfg, 8, 0,
-                        tmp_path / "best.ckpt", progress=progress, identity="run-key")
+                        tmp_path / "best.ckpt", progress=progress, identity="run-key", resume=resume)
     return method, result
 
 
@@ -121,6 +128,117 @@ def test_progress_of_another_run_is_not_resumed(tmp_path):
     torch.save(state, progress_path(tmp_path / "best.ckpt"))
     _, result = _cell(tmp_path)  # trains all 3 epochs again instead of skipping them
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
+
+
+def test_a_resumed_cell_counts_the_training_time_of_every_part(tmp_path):
+    import time
+
+    def slow_first_epoch(step):
+        if step <= 2:
+            time.sleep(1.0)  # the two steps of epoch 1: its saved part lasts at least 2 s
+
+    with pytest.raises(KeyboardInterrupt):
+        _cell(tmp_path, interrupt_at=3, on_step=slow_first_epoch)  # after epoch 1 was saved
+    started = time.perf_counter()
+    _, result = _cell(tmp_path)  # epochs 2-3, fast
+    second_part = time.perf_counter() - started
+    assert result.resumed_after_epoch == 1 and result.resumes == 1
+    assert result.wall_time_s >= 2.0  # the first part's saved epoch counts, not only the last part
+    assert result.wall_time_s >= result.parts[1]["wall_time_s"] + 2.0
+    assert result.parts[1]["wall_time_s"] <= second_part
+    assert [(p["first_epoch"], p["last_epoch"]) for p in result.parts] == [(1, 1), (2, 3)]
+
+
+def test_a_cell_trained_in_one_go_reports_one_part_and_no_resume(tmp_path):
+    from avbench.training import resume_environment
+
+    _, result = _cell(tmp_path)
+    assert result.resumes == 0 and len(result.parts) == 1
+    assert result.wall_time_s == result.parts[0]["wall_time_s"]
+    assert resume_environment(result) == {}  # rows of uninterrupted runs carry no resume keys
+
+
+def test_resuming_with_another_thread_count_says_so_and_records_both(tmp_path):
+    from avbench.training import ResumeWarning, resume_environment
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with pytest.raises(KeyboardInterrupt):
+            _cell(tmp_path, interrupt_at=3)  # after epoch 1 was saved, with 2 threads
+        torch.set_num_threads(1)
+        with pytest.warns(ResumeWarning) as caught:
+            _, result = _cell(tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    notes = [str(w.message) for w in caught if issubclass(w.category, ResumeWarning)]
+    assert len(notes) == 1
+    message = notes[0]
+    assert message.startswith(f"{tmp_path / 'last.ckpt'}: resuming after epoch 1, saved by a run with "
+                              "2 torch threads on cpu; this run has 1 torch thread on cpu.")
+    assert "OMP_NUM_THREADS=2" in message and "--force" in message  # the two ways to an exact result
+    assert [(p["torch_threads"], p["device"]) for p in result.parts] == [(2, "cpu"), (1, "cpu")]
+    env = resume_environment(result)
+    assert env["resumed_from_torch_threads"] == 2 and env["resumed_from_device"] == "cpu"
+    assert env["resumes"] == 1 and env["training_parts"] == result.parts
+
+
+def test_resuming_with_the_same_thread_count_does_not_warn(tmp_path):
+    import warnings
+
+    from avbench.training import ResumeWarning
+
+    with pytest.raises(KeyboardInterrupt):
+        _cell(tmp_path, interrupt_at=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeWarning)
+        _, result = _cell(tmp_path)
+    assert result.resumed_after_epoch == 1
+
+
+@pytest.mark.parametrize("parts", [None, "junk", [{"torch_threads": "2", "wall_time_s": "1e9"}]],
+                         ids=["not-recorded", "not-a-list", "wrong-types"])
+def test_saved_parts_that_are_missing_or_malformed_count_as_unknown(parts, tmp_path):
+    import warnings
+
+    from avbench.training import ResumeWarning, progress_path
+
+    with pytest.raises(KeyboardInterrupt):
+        _cell(tmp_path, interrupt_at=3)
+    path = progress_path(tmp_path / "best.ckpt")
+    state = torch.load(path, weights_only=True)
+    if parts is None:
+        del state["parts"]  # a state saved before parts were recorded
+    else:
+        state["parts"] = parts
+    torch.save(state, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeWarning)  # nothing known to compare: no note
+        _, result = _cell(tmp_path)
+    assert result.resumes == 1 and result.parts[0]["torch_threads"] is None
+    assert result.parts[0]["wall_time_s"] is None
+    assert result.wall_time_s == result.parts[1]["wall_time_s"]  # the part whose time is known
+
+
+def test_without_resume_the_saved_state_of_a_finished_run_is_discarded(tmp_path):
+    """A kill between storing a cell's rows and deleting its last.ckpt leaves the state of
+    the finished training; --force (``resume=False``) must train from epoch 1 again."""
+    import shutil
+
+    from avbench.training import progress_path
+
+    _cell(tmp_path / "done")
+    finished = torch.load(progress_path(tmp_path / "done" / "best.ckpt"), weights_only=True)
+    assert finished["epoch"] == 3  # what the kill leaves behind
+    (tmp_path / "again").mkdir()
+    shutil.copy(progress_path(tmp_path / "done" / "best.ckpt"), tmp_path / "again" / "last.ckpt")
+    messages: list[str] = []
+    _, result = _cell(tmp_path / "again", messages=messages, resume=False)
+    assert result.resumed_after_epoch == 0 and result.resumes == 0
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert not any("resumed" in m for m in messages)
+    assert messages[0] == "saved training state discarded; training from epoch 1"
+    assert sum(m.startswith("epoch 1 loss") for m in messages) == 2  # both steps of epoch 1 ran
 
 
 def test_a_cell_skips_an_overflowing_step_counts_it_and_finishes(tmp_path):
