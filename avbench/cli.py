@@ -361,9 +361,9 @@ def run(
             rows.setdefault((plan.method.name, plan.protocol.name), []).extend(got)
     except KeyboardInterrupt:
         from avbench.errors import Interrupted
-        from avbench.results import default_db_path
+        from avbench.results import default_db_path, runs_dir_of
 
-        runs = Path(db or default_db_path()).parent / "runs"
+        runs = runs_dir_of(db or default_db_path())
         raise Interrupted(f"interrupted. Cells already finished are stored; a cell in training keeps "
                           f"its last finished epoch in {runs}/.../last.ckpt. Run the same command "
                           "again to resume from there.") from None

@@ -14,12 +14,25 @@ connections wait up to 30 s for a lock, so several processes (parallel jobs of o
 sweep) can write at once and every row lands.  JSON columns hold canonical JSON
 (sorted keys); generator lists are JSON arrays.  ``PRAGMA user_version`` holds the
 schema version; a file written by a newer avbench is refused with an error naming
-the file instead of being misread.
+the file instead of being misread, and an older one is read as it is and migrated
+(:data:`MIGRATIONS`) by the first write, so reading never modifies a results file.
 
 ``score_file`` and ``checkpoint`` are stored relative to the store's folder when
-they lie inside it (the default: ``runs/`` beside the file), so a results folder
-can be copied or moved whole -- from a GPU machine to a laptop, into a repository
--- and its score files still found (:meth:`ResultsStore.resolve`).
+they lie inside it, so a results folder can be copied or moved whole -- from a GPU
+machine to a laptop, into a repository -- and its score files still found
+(:meth:`ResultsStore.resolve`).  Runs write them under :attr:`ResultsStore.runs_dir`:
+``runs/`` beside a database named ``results.sqlite`` (the default), ``runs-<file
+name>/`` beside any other (``runs-a.sqlite/`` for ``a.sqlite``).  Run folders are
+named by run key, so two databases in one folder sharing ``runs/`` would write the
+same run into the same files and each read the other's scores.
+
+A database is untrusted input, and so is a score file (another run may have
+written over it).  Each row records the SHA-256 of its score file
+(``score_sha256``; NULL in rows stored before schema version 2: unknown, not
+checked), and :meth:`ResultsStore.score_file` hands out a row's score file only
+if it lies inside the store's folder (symlinks resolved), exists, and has that
+hash -- otherwise a :class:`ScoreFileError` names the file, the run key, the
+database and what to do.
 
 ``run_key`` (:func:`make_run_key`) hashes what determines a cell's result -- method,
 its config, protocol name and version, cell, eval group, dataset fingerprint, seed
@@ -49,8 +62,13 @@ import pandas as pd
 import avbench
 from avbench.errors import AvbenchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+DEFAULT_DB_NAME = "results.sqlite"
 BUSY_TIMEOUT_S = 30.0  # parallel jobs of a sweep finish together; a write takes milliseconds
+
+# The score file's SHA-256 (64 lowercase hex digits); NULL: stored before version 2, unknown.
+_SCORE_SHA256 = ("score_sha256 TEXT CHECK (score_sha256 IS NULL OR (length(score_sha256) = 64 "
+                 "AND score_sha256 NOT GLOB '*[^0-9a-f]*'))")
 
 SCHEMA = """
 CREATE TABLE results (
@@ -79,11 +97,20 @@ CREATE TABLE results (
     device              TEXT NOT NULL,
     score_file          TEXT NOT NULL,
     checkpoint          TEXT NOT NULL,
-    run_key             TEXT NOT NULL
+    run_key             TEXT NOT NULL,
+    {sha}
 ) STRICT;
 CREATE INDEX results_run_key ON results (run_key);
 CREATE INDEX results_protocol ON results (protocol, protocol_version, test_group);
-"""
+""".replace("{sha}", _SCORE_SHA256)
+
+# Statements that take a file from version N to N + 1, run inside the first write's
+# transaction.  Columns added later are appended, so old and new files have one layout.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (f"ALTER TABLE results ADD COLUMN {_SCORE_SHA256}",),
+}
+# Columns a file of an older version lacks (read as NULL until its first write migrates it).
+_ADDED_IN = {"score_sha256": 2}
 
 # How each field is stored: plain columns, JSON objects, JSON arrays read back as tuples.
 _JSON_OBJECTS = ("metrics", "config", "environment", "plugins")
@@ -94,9 +121,35 @@ class ResultsStoreError(AvbenchError):
     """The results file cannot be used (newer schema, not an avbench store, corrupt)."""
 
 
+class ScoreFileError(AvbenchError):
+    """A row's score file cannot be used: outside the results folder, missing, unreadable, or
+    not the file the row was computed from.  The message names the file, the run key and the
+    database, and says how to get the right file back; ``reason`` is ``"outside"``,
+    ``"missing"``, ``"unreadable"`` or ``"changed"`` for callers that treat one differently."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def default_db_path() -> Path:
     """``./avbench-results/results.sqlite``, resolved against the current working directory."""
-    return Path.cwd() / "avbench-results" / "results.sqlite"
+    return Path.cwd() / "avbench-results" / DEFAULT_DB_NAME
+
+
+def runs_dir_of(db_path: str | os.PathLike) -> Path:
+    """The folder runs stored in the database at ``db_path`` write score files and checkpoints to.
+
+    ``runs/`` beside a database named ``results.sqlite`` (every store so far, and the
+    README's layout); ``runs-<file name>/`` beside any other, e.g. ``runs-a.sqlite/``
+    for ``a.sqlite``.  The whole file name, not its stem, so ``a.sqlite`` and ``a.db`` in
+    one folder do not share one either.  Without this, two databases in one folder
+    that store the same run (same run key) write the same run folder, and each then
+    reads the other's score files.
+    """
+    db_path = Path(db_path)
+    name = "runs" if db_path.name == DEFAULT_DB_NAME else f"runs-{db_path.name}"
+    return db_path.parent / name
 
 
 def utc_now() -> str:
@@ -170,6 +223,7 @@ class ResultRow:
     wall_time_s: float | None = None
     device: str = ""
     score_file: str = ""
+    score_sha256: str | None = None  # of the score file's bytes; None: not recorded (old rows)
     checkpoint: str = ""
     run_key: str = ""
     created_at: str = field(default_factory=utc_now)
@@ -198,6 +252,10 @@ class ResultRow:
                 put(name, os.fspath(value))
             elif not isinstance(value, str):
                 fail(name, "a str or path")
+        sha = self.score_sha256
+        if sha is not None and not (isinstance(sha, str) and len(sha) == 64
+                                    and all(c in "0123456789abcdef" for c in sha)):
+            fail("score_sha256", "None or a SHA-256 as 64 lowercase hex digits")
         for name, optional in (("seed", False), ("clip_length", True), ("id", True)):
             value = getattr(self, name)
             if value is None and optional:
@@ -258,7 +316,7 @@ COLUMNS = (
     "id", "created_at", "method", "protocol", "protocol_version", "cell", "train_generators",
     "test_group", "test_generators", "clip_length", "dataset", "dataset_fingerprint", "seed",
     "profile", "metrics", "main_score", "config", "avbench_version", "git_commit", "environment",
-    "plugins", "wall_time_s", "device", "score_file", "checkpoint", "run_key",
+    "plugins", "wall_time_s", "device", "score_file", "checkpoint", "run_key", "score_sha256",
 )
 
 
@@ -295,20 +353,38 @@ class ResultsStore:
         if found == 0 and tables:
             raise ResultsStoreError(f"{self.path}: an SQLite file without avbench's results schema "
                                     f"(tables: {', '.join(sorted(tables))}); choose another path")
-        if 0 < found < SCHEMA_VERSION:  # pragma: no cover - no older schema exists yet
-            raise ResultsStoreError(f"{self.path}: results schema version {found} needs migrating")
         return found
 
     def _ensure_schema(self, con: _Connection) -> None:
-        """Create the table in an empty file (inside the caller's write transaction)."""
-        if self._check_schema(con) == 0:
+        """Create the table in an empty file, or migrate an older one to :data:`SCHEMA_VERSION`
+        (inside the caller's write transaction, so a concurrent writer sees either version
+        whole and migrates nothing twice)."""
+        found = self._check_schema(con)
+        if found == 0:
             con.executescript_in_tx(SCHEMA)
+        else:
+            for version in range(found, SCHEMA_VERSION):
+                for stmt in MIGRATIONS[version]:
+                    con.execute(stmt)
+        if found != SCHEMA_VERSION:
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _column_sql(version: int) -> dict[str, str]:
+        """Each column as selected from a file of ``version``: NULL for columns it lacks."""
+        return {name: "NULL" if _ADDED_IN.get(name, 0) > version else name for name in COLUMNS}
 
     # --- paths of score files and checkpoints -----------------------------------------
 
+    @property
+    def runs_dir(self) -> Path:
+        """Where runs stored here write score files and checkpoints by default
+        (:func:`runs_dir_of`: ``runs/`` for ``results.sqlite``, ``runs-<name>/`` otherwise)."""
+        return runs_dir_of(self.path)
+
     def relative(self, path: str | os.PathLike) -> str:
-        """``path`` as stored: relative to the store's folder when inside it, else absolute."""
+        """``path`` as stored: relative to the store's folder when inside it, else absolute
+        (which :meth:`score_file` refuses: runs write inside the store's folder)."""
         full = Path(path).resolve()
         try:
             return full.relative_to(self.path.parent.resolve()).as_posix()
@@ -320,6 +396,66 @@ class ResultsStore:
         the store's folder)."""
         path = Path(stored)
         return path if path.is_absolute() else self.path.parent / path
+
+    def score_file(self, stored: str, run_key: str = "", sha256: str | None = None) -> Path:
+        """The score file a row points at, checked before anything reads it.
+
+        Returns the file's real path (symlinks resolved) if it lies inside the store's
+        folder, exists, and -- when ``sha256`` (the row's ``score_sha256``) is given -- has
+        exactly that SHA-256.  Otherwise raises :class:`ScoreFileError` naming the file,
+        ``run_key`` and this database: a path that leaves the folder (``../``, absolute,
+        or a symlink out of it) is never opened, and a file another run wrote over is
+        never read as this row's scores.
+        """
+        from avbench.scores import PENDING_SUFFIX, file_sha256
+
+        whose = f"run key {run_key} in {self.path}" if run_key else str(self.path)
+        root = self.path.parent.resolve()
+        try:
+            full = self.resolve(stored).resolve()  # follows every symlink, also of missing files' folders
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise ScoreFileError(f"score file {stored!r} of {whose} cannot be resolved ({exc}); "
+                                 "re-run that cell with --force", "unreadable") from None
+        if not full.is_relative_to(root):
+            raise ScoreFileError(
+                f"score file {stored!r} of {whose} resolves to {full}, outside the results folder "
+                f"{root}: refusing to read it (a results database may only point at files inside "
+                "its own folder; this one was edited or comes from elsewhere). Re-run that cell "
+                "with --force to store a score file of its own", "outside")
+        folder = Path(stored).parts[0] if not Path(stored).is_absolute() and Path(stored).parts \
+            else self.runs_dir.name
+        fix = (f"copy the runs folder that belongs to {self.path.name} ({folder}/) beside it, or "
+               "re-run that cell with --force")
+        if not full.is_file():
+            pending = full.with_name(full.name + PENDING_SUFFIX)
+            if sha256 is not None and pending.is_file() and file_sha256(pending) == sha256:
+                fix = (f"its run was stopped after storing the row, before renaming {pending.name}, "
+                       f"which holds exactly these scores: rename it to {full.name}")
+            raise ScoreFileError(f"score file {full} of {whose} does not exist: {fix}", "missing")
+        if sha256 is not None:
+            found = file_sha256(full)
+            if found != sha256:
+                raise ScoreFileError(
+                    f"score file {full} is not the one {whose} was computed from: its SHA-256 is "
+                    f"{found}, the row recorded {sha256} (another run or another database wrote "
+                    f"over it): {fix}", "changed")
+        return full
+
+    def score_hashes(self) -> dict[str, tuple[str, str | None]]:
+        """``score_file`` (as stored) -> ``(run_key, score_sha256)`` of the newest row pointing
+        at it: a forced re-run rewrites its run's files, so older rows' hashes are outdated."""
+        out: dict[str, tuple[str, str | None]] = {}
+        if not self.path.exists():
+            return out
+        with self._connect() as con:
+            version = self._check_schema(con)
+            if version == 0:
+                return out
+            cols = self._column_sql(version)
+            for path, key, sha in con.execute(f"SELECT score_file, run_key, {cols['score_sha256']} "
+                                              "FROM results ORDER BY id"):
+                out[path] = (key, sha)
+        return out
 
     # --- writing ----------------------------------------------------------------------
 
@@ -381,39 +517,43 @@ class ResultsStore:
             return con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
     def _select(self, filters: Mapping[str, Any]) -> list[dict]:
-        where, params = [], []
-        for name, value in filters.items():
+        for name in filters:
             if name not in COLUMNS:
                 close = difflib.get_close_matches(name, COLUMNS, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ValueError(f"unknown results column {name!r}; {hint}"
                                  f"columns: {', '.join(COLUMNS)}")
-            if name in _JSON_TUPLES:
-                where.append(f"{name} = ?")
-                params.append(_canonical(list(value)))
-            elif name in _JSON_OBJECTS:
-                where.append(f"{name} = ?")
-                params.append(_canonical(value))
-            elif isinstance(value, (list, set, frozenset)):
-                values = sorted(value, key=str) if not isinstance(value, list) else value
-                if not values:
-                    return []
-                where.append(f"{name} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-            elif value is None:
-                where.append(f"{name} IS NULL")
-            else:
-                where.append(f"{name} = ?")
-                params.append(value)
         if not self.path.exists():
             return []
-        sql = f"SELECT {', '.join(COLUMNS)} FROM results"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id"
         with self._connect() as con:
-            if self._check_schema(con) == 0:
+            version = self._check_schema(con)
+            if version == 0:
                 return []
+            cols = self._column_sql(version)
+            where, params = [], []
+            for name, value in filters.items():
+                col = cols[name]
+                if name in _JSON_TUPLES:
+                    where.append(f"{col} = ?")
+                    params.append(_canonical(list(value)))
+                elif name in _JSON_OBJECTS:
+                    where.append(f"{col} = ?")
+                    params.append(_canonical(value))
+                elif isinstance(value, (list, set, frozenset)):
+                    values = sorted(value, key=str) if not isinstance(value, list) else value
+                    if not values:
+                        return []
+                    where.append(f"{col} IN ({', '.join('?' * len(values))})")
+                    params.extend(values)
+                elif value is None:
+                    where.append(f"{col} IS NULL")
+                else:
+                    where.append(f"{col} = ?")
+                    params.append(value)
+            sql = f"SELECT {', '.join(f'{cols[c]} AS {c}' for c in COLUMNS)} FROM results"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += " ORDER BY id"
             cur = con.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]

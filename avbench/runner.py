@@ -309,7 +309,10 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
 
     A cell whose every evaluation is already in the store under the same run key
     (method, config, protocol version, dataset fingerprint, seed, cell) is reused
-    unless ``force``.  Score files and checkpoints go under ``out_dir``.
+    unless ``force``.  Score files and checkpoints go under ``out_dir``: by default the
+    store's own runs folder (:attr:`~avbench.results.ResultsStore.runs_dir`), so two
+    databases in one folder never write the same files; any other folder must lie
+    inside the store's folder, as readers refuse score files outside it.
 
     With ``devices`` > 1 this launches the data-parallel processes (Fabric re-runs the
     command once per device, or joins those ``torchrun`` started); every process
@@ -322,7 +325,11 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
 
     req = plan.request
     store = store if store is not None else ResultsStore(default_db_path())
-    out_dir = Path(out_dir or Path(store.path).parent / "runs")
+    out_dir = Path(out_dir) if out_dir is not None else store.runs_dir
+    if not out_dir.resolve().is_relative_to(store.path.parent.resolve()):
+        raise UsageError(f"out_dir {out_dir} lies outside the folder of the results database "
+                         f"{store.path}: its rows could not be read back (score files are only "
+                         f"read inside that folder); leave out_dir out to use {store.runs_dir}")
     device = resolve_device(req.device)
     index = plan.index
     # Decide every cell's reuse first: data-parallel processes start only if something trains.
@@ -391,7 +398,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     from avbench.evaluation import verification_pairs
     from avbench.metrics import summarize
     from avbench.results import ResultRow
-    from avbench.scores import score_table, write_scores
+    from avbench.scores import PendingScoreFiles, score_table
     from avbench.training import progress_path, resume_environment, train_cell
 
     req, index = plan.request, plan.index
@@ -425,50 +432,61 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     env = {**env, **resume_environment(result)}
     if not lead:
         return CellOutcome(cell, [], False)
+    # Score files stay under pending names until their rows are committed, so a failure or a
+    # kill before the commit leaves no final-named score file without a row (see scores.py).
+    pending = PendingScoreFiles(run_dir)  # also removes pending files a killed attempt left
     rows = []
-    for ev in cell.evals:
-        test = tests[ev.name]
-        pairs = verification_pairs(test)
-        if pairs["label"].nunique() != 2:
-            raise DatasetError(
-                f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
-                f"{len(pairs)} pairs without both positives and negatives: each test target "
-                "needs two self-reenactments and a cross-reenactment")
-        with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
-            emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
-        pos = {label: i for i, label in enumerate(test.index)}
-        a = emb[[pos[x] for x in pairs["a"]]]
-        b = emb[[pos[x] for x in pairs["b"]]]
-        scores = score_table(pairs, test, (a * b).sum(1))
-        score_file = write_scores(run_dir / f"scores-{ev.name}.parquet", scores,
-                                  metadata={"run_key": keys[ev.name], "method": plan.method.name,
-                                            "cell": cell.name, "test_group": ev.name})
-        metrics = summarize(scores, seed=req.seed)
-        metrics["best_val_auc"] = result.best_val_auc
-        metrics["best_epoch"] = result.best_epoch
-        metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
-        metrics["skipped_steps"] = result.skipped_steps  # non-finite loss or gradients (FP16 overflow)
-        # Per epoch: loss, lr, skipped steps, validation AUC (None where undefined: JSON has no NaN).
-        metrics["history"] = [{k: None if isinstance(v, float) and not math.isfinite(v) else v
-                               for k, v in record.items()} for record in result.history]
-        if report is not None:
-            metrics["landmarks"] = report.summary()
-        # What the numbers rest on, so nothing left out goes unrecorded.
-        metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
-                           "videos_unusable": int(unusable), "train_videos": len(train),
-                           "val_videos": len(val), "test_videos": len(test)}
-        rows.append(ResultRow(
-            method=plan.method.name, protocol=plan.protocol.name,
-            protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
-            dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
-            metrics=metrics, main_score=metrics["mean_target_auc"],
-            train_generators=cell.train_generators, test_generators=ev.generators,
-            clip_length=t, profile=req.profile, config=config, git_commit=commit,
-            environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
-            score_file=store.relative(score_file), checkpoint=store.relative(result.checkpoint),
-            run_key=keys[ev.name],
-        ))
-    # One transaction per cell: a failure above leaves no partial cell in the store.
-    stored = store.add_all(rows)
+    try:
+        for ev in cell.evals:
+            test = tests[ev.name]
+            pairs = verification_pairs(test)
+            if pairs["label"].nunique() != 2:
+                raise DatasetError(
+                    f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
+                    f"{len(pairs)} pairs without both positives and negatives: each test target "
+                    "needs two self-reenactments and a cross-reenactment")
+            with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
+                emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
+            pos = {label: i for i, label in enumerate(test.index)}
+            a = emb[[pos[x] for x in pairs["a"]]]
+            b = emb[[pos[x] for x in pairs["b"]]]
+            scores = score_table(pairs, test, (a * b).sum(1))
+            score_file, score_sha256 = pending.write(
+                f"scores-{ev.name}.parquet", scores,
+                metadata={"run_key": keys[ev.name], "method": plan.method.name, "cell": cell.name,
+                          "test_group": ev.name})
+            metrics = summarize(scores, seed=req.seed)
+            metrics["best_val_auc"] = result.best_val_auc
+            metrics["best_epoch"] = result.best_epoch
+            metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
+            metrics["skipped_steps"] = result.skipped_steps  # non-finite loss or gradients (FP16 overflow)
+            # Per epoch: loss, lr, skipped steps, validation AUC (None where undefined: JSON has no NaN).
+            metrics["history"] = [{k: None if isinstance(v, float) and not math.isfinite(v) else v
+                                   for k, v in record.items()} for record in result.history]
+            if report is not None:
+                metrics["landmarks"] = report.summary()
+            # What the numbers rest on, so nothing left out goes unrecorded.
+            metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
+                               "videos_unusable": int(unusable), "train_videos": len(train),
+                               "val_videos": len(val), "test_videos": len(test)}
+            rows.append(ResultRow(
+                method=plan.method.name, protocol=plan.protocol.name,
+                protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
+                dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
+                metrics=metrics, main_score=metrics["mean_target_auc"],
+                train_generators=cell.train_generators, test_generators=ev.generators,
+                clip_length=t, profile=req.profile, config=config, git_commit=commit,
+                environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
+                score_file=store.relative(score_file), score_sha256=score_sha256,
+                checkpoint=store.relative(result.checkpoint), run_key=keys[ev.name],
+            ))
+        # One transaction per cell: a failure above leaves no partial cell in the store.
+        stored = store.add_all(rows)
+    except BaseException:  # Ctrl-C too: what is not stored leaves no score file behind
+        pending.discard()
+        raise
+    # A kill between the commit and these renames (one rename per file) leaves rows whose
+    # files are still pending; readers then name the file and its pending copy.
+    pending.publish()
     progress_path(run_dir / "best.ckpt").unlink(missing_ok=True)  # stored: nothing left to resume
     return CellOutcome(cell, stored, False)

@@ -24,10 +24,19 @@ flushed to disk, and is renamed over the destination, so a reader sees either
 the old file or the whole new one, never a partial one.  Optional ``metadata``
 (a JSON-able dict, e.g. the run key) is stored in the Parquet schema metadata and
 read back with :func:`read_scores_metadata`.
+
+A run's score files belong to result rows, which record each file's SHA-256
+(:func:`file_sha256`).  A file and its row cannot be written in one atomic step,
+so a run writes them in an order that never shows a reader a final-named file
+without its row (:class:`PendingScoreFiles`): each file under a pending name
+(``scores-all.parquet.pending``) first, the rows in one transaction, and only then
+the renames to the final names.  A kill before the commit leaves pending files
+only, which the next run of that cell removes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -40,6 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+PENDING_SUFFIX = ".pending"
 SCORE_COLUMNS = ("a_path", "b_path", "target", "a_driver", "b_driver",
                  "a_generator", "b_generator", "label", "score")
 METADATA_KEY = b"avbench.scores"
@@ -149,3 +159,49 @@ def read_scores_metadata(path: str | os.PathLike) -> dict:
     """The ``metadata`` dict stored with a score file ({} when none was given)."""
     raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
     return json.loads(raw) if raw else {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes as 64 lowercase hex digits (what result rows record)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class PendingScoreFiles:
+    """A run folder's score files, written under pending names and renamed to their final
+    names only once the rows that record them are committed (see the module docstring).
+
+    Creating one removes pending files a killed earlier attempt left in ``folder``; the
+    caller holds the run folder (one writer per run key), so none of them is in use.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self._files: list[tuple[Path, Path]] = []  # (pending, final)
+        if self.folder.is_dir():  # pending files, and write_scores' temporary files of them
+            for pattern in (f"scores-*{PENDING_SUFFIX}", f".scores-*{PENDING_SUFFIX}.*.tmp"):
+                for stale in self.folder.glob(pattern):
+                    stale.unlink(missing_ok=True)
+
+    def write(self, name: str, scores_df: pd.DataFrame,
+              metadata: Mapping[str, Any] | None = None) -> tuple[Path, str]:
+        """Write ``scores_df`` as the pending file of ``folder / name``; returns the final path
+        (what the row stores) and the file's SHA-256 (what it records)."""
+        final = self.folder / name
+        pending = write_scores(final.with_name(final.name + PENDING_SUFFIX), scores_df, metadata)
+        self._files.append((pending, final))
+        return final, file_sha256(pending)
+
+    def publish(self) -> list[Path]:
+        """Rename every pending file to its final name (after the rows were committed)."""
+        for pending, final in self._files:
+            os.replace(pending, final)
+        done = [final for _, final in self._files]
+        self._files = []
+        return done
+
+    def discard(self) -> None:
+        """Remove the pending files (the rows were not stored): no score file without a row."""
+        for pending, _ in self._files:
+            pending.unlink(missing_ok=True)
+        self._files = []

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from avbench.metrics import bootstrap_mean_ci, bootstrap_samples, seed_mean_target_aucs
-from avbench.results import ResultsStore
+from avbench.results import ResultsStore, ScoreFileError
 from avbench.scores import read_scores
 
 # What makes two rows the same number on a board (seeds are averaged within it).
@@ -51,20 +51,57 @@ def latest_rows(store: ResultsStore) -> pd.DataFrame:
 
 
 class ScoreReader:
-    """Score files of a store, read once each; relative paths resolve against the store."""
+    """Score files of a store, each checked and read once.
+
+    Every file is checked by :meth:`ResultsStore.score_file
+    <avbench.results.ResultsStore.score_file>` before it is read: it must lie inside
+    the store's folder and have the SHA-256 its newest row recorded, so a file written
+    over by another run or another database (the same run key stored in two databases
+    used to share one run folder) is refused with the file named instead of being
+    drawn as this store's scores.  Problems are :class:`~avbench.results.ScoreFileError`
+    (one line on the command line).
+    """
 
     def __init__(self, store: ResultsStore) -> None:
         self.store = store
         self._read = lru_cache(maxsize=None)(self._read_uncached)
+        self._checked = lru_cache(maxsize=None)(self._check)
+        self._rows: dict[str, tuple[str, str | None]] | None = None
 
-    def _read_uncached(self, path: str) -> pd.DataFrame:
-        return read_scores(self.store.resolve(path))
+    def _row_of(self, stored_path: str) -> tuple[str, str | None]:
+        """``(run_key, score_sha256)`` of the newest row with this score file (("", None) if none)."""
+        if self._rows is None:
+            self._rows = self.store.score_hashes()
+        return self._rows.get(stored_path, ("", None))
+
+    def _check(self, stored_path: str) -> Path:
+        return self.store.score_file(stored_path, *self._row_of(stored_path))
+
+    def _read_uncached(self, stored_path: str) -> pd.DataFrame:
+        path = self._checked(stored_path)
+        try:
+            return read_scores(path)
+        except (OSError, ValueError) as exc:
+            run_key = self._row_of(stored_path)[0]
+            raise ScoreFileError(f"score file {path} of run key {run_key or '?'} in {self.store.path} "
+                                 f"cannot be read ({exc}); re-run that cell with --force",
+                                 "unreadable") from exc
 
     def table(self, stored_path: str) -> pd.DataFrame:
+        """The checked score table of a stored ``score_file``."""
         return self._read(stored_path)
 
     def exists(self, stored_path: str) -> bool:
-        return Path(self.store.resolve(stored_path)).is_file()
+        """True if the file is there and is the one its row recorded; False if it is missing.
+        A file outside the store's folder or with another SHA-256 is an error, not a missing
+        file: it is there, but must not be read."""
+        try:
+            self._checked(stored_path)
+        except ScoreFileError as exc:
+            if exc.reason == "missing":
+                return False
+            raise
+        return True
 
     def target_aucs(self, entry: pd.Series) -> pd.Series:
         """Per-target AUC of an entry, averaged over its seeds."""
