@@ -60,14 +60,6 @@ class Value:
             return ""
         return f"Δ {self.delta_reported:+.3f} vs reported (Table {self.reported_table})"
 
-    def markdown(self) -> str:
-        parts = [self.text, self.ci_text]
-        if len(self.seeds) > 1:
-            parts.append(f"(seeds {', '.join(map(str, self.seeds))})")
-        if self.delta_text:
-            parts.append(f"<br>{self.delta_text}")
-        return " ".join(p for p in parts if p)
-
 
 @dataclass
 class Row:

@@ -3,13 +3,32 @@
 The only inputs are the results store and the score files it points to (plus the
 shipped reported figures); a board is never edited by hand.  Publishing the same
 store twice writes the same files.
+
+Where it writes.  ``--out`` is a folder of boards that publish owns: it must be
+missing, empty, or one that publish made, which it marks with a ``.avbench-board``
+file.  There publish writes only that marker, ``index.html``, ``README.md``,
+``assets/board.css`` and one folder per dataset, each with its own marker listing
+its files; anything else (a publisher's ``REPRODUCE.md``, the results database) is
+left alone, and a folder it did not write is never replaced.  Dataset names come
+from a database, which may come from anyone, so they must be plain folder names.
+A board is written into a temporary folder beside it and swapped in with one
+rename, so a publish killed at any moment leaves the old board or the new one,
+never a mix; the next publish clears what a killed one left.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
+import hashlib
 import json
+import os
+import re
 import shutil
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -26,11 +45,25 @@ from avbench.leaderboard.entries import (
     latest_rows,
     secondary_cis,
 )
-from avbench.leaderboard.render import write_board, write_root
+from avbench.leaderboard.render import TEMP_NAME, temp_name, write_atomic, write_board, write_root
 from avbench.leaderboard.reported import load_reported, reported_for
 from avbench.results import ResultsStore
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock on a folder; one publish at a time is up to the user
+    fcntl = None
+
 DEFAULT_AGAINST = "f5c_featdiff"  # the paper's method: the board's reference for comparisons
+MARKER = ".avbench-board"
+WRITTEN_BY = "avbench leaderboard publish"
+# A dataset names a folder: a plain name (no separator, no "..", not hidden), short enough for
+# any file system.  "assets" is the root page's stylesheet folder.
+DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+RESERVED_NAMES = ("assets",)
+_ABOUT = ("A folder of boards written by `avbench leaderboard publish`. Publishing here replaces "
+          "index.html, README.md, assets/board.css and the board folders (each marked by its own "
+          f"{MARKER}, which lists its files), and touches nothing else.")
 
 
 class MissingScoreFile(AvbenchError):
@@ -39,6 +72,18 @@ class MissingScoreFile(AvbenchError):
 
 class WouldDropResults(AvbenchError):
     """The output folder holds a board with results this database does not have."""
+
+
+class NotABoardFolder(AvbenchError):
+    """``--out``, or a folder in it, holds files publish did not write: it would replace them."""
+
+
+class BadDatasetName(AvbenchError):
+    """A stored dataset name cannot name a folder (a path, ``..``, a hidden or odd name)."""
+
+
+class BoardFolderBusy(AvbenchError):
+    """Another publish is writing into the same folder of boards."""
 
 
 def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None = None,
@@ -50,7 +95,9 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
     written; naming one with neither results nor reported figures is an error.
     A board already in ``out_dir`` is only rewritten if this database still holds
     every result it shows (a board grows with its database); replacing one made
-    from another database takes ``replace=True``.
+    from another database takes ``replace=True``.  ``out_dir`` must be missing,
+    empty or a folder publish made (see the module docstring); every check is
+    made before anything is written.
     """
     say = progress or (lambda msg: None)
     rows = latest_rows(store)
@@ -64,30 +111,242 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
     if unknown:
         raise UsageError(f"no results or reported figures for dataset(s) {', '.join(unknown)} in "
                          f"{store.path}; boards can be published for: {', '.join(available)}")
+    for dataset in chosen:
+        check_dataset_name(dataset, store)
     say(f"{len(rows)} stored results in {store.path}")
     out_dir = Path(out_dir)
-    if not replace:  # every board checked before any is written: all or nothing
-        for dataset in chosen:
-            _check_nothing_dropped(out_dir / dataset, rows[rows["dataset"] == dataset] if len(rows) else rows,
-                                   store)
+    ours = _check_out_dir(out_dir)
     written = []
-    for dataset in chosen:
-        ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
-        reported = reported_for(dataset, reported_all)
-        entries = attach_reported(build_entries(ds_rows, reader), reported)
-        board_dir = out_dir / dataset
-        shutil.rmtree(board_dir / "figures", ignore_errors=True)  # no stale plots of removed rows
-        say(f"{dataset}: {len(entries)} measured entries, {len(reported)} reported figures")
-        entries = with_secondary_cis(entries, reader, say)
-        drawn = draw_figures(entries, reported, reader, board_dir, say)
-        say(f"{dataset}: paired comparisons against {against}")
-        comparisons = comparisons_against(entries, reader, against)
-        board = build_board(dataset, ds_rows, entries, reported, comparisons, against,
-                            avbench.__version__, drawn)
-        write_board(board, board_dir, entries, reported)
-        written.append(board_dir)
-    write_root(out_dir)
+    with ExitStack() as held:
+        if ours:
+            held.enter_context(_locked(out_dir))
+            _clear_leftovers(out_dir, say)
+        for dataset in chosen:
+            _check_board_folder(out_dir / dataset)
+        if not replace:  # every board checked before any is written: all or nothing
+            for dataset in chosen:
+                ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
+                _check_nothing_dropped(out_dir / dataset, ds_rows, store)
+        if not ours:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            held.enter_context(_locked(out_dir))
+        _write_marker(out_dir)  # first: a publish killed from here on leaves a folder it can reopen
+        for dataset in chosen:
+            ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
+            reported = reported_for(dataset, reported_all)
+            entries = attach_reported(build_entries(ds_rows, reader), reported)
+            board_dir = out_dir / dataset
+            new_dir = out_dir / temp_name("new", dataset)
+            new_dir.mkdir()
+            try:
+                say(f"{dataset}: {len(entries)} measured entries, {len(reported)} reported figures")
+                entries = with_secondary_cis(entries, reader, say)
+                drawn = draw_figures(entries, reported, reader, new_dir, say)
+                say(f"{dataset}: paired comparisons against {against}")
+                comparisons = comparisons_against(entries, reader, against)
+                board = build_board(dataset, ds_rows, entries, reported, comparisons, against,
+                                    avbench.__version__, drawn)
+                write_board(board, new_dir, entries, reported)
+                _write_board_marker(new_dir, dataset)
+            except BaseException:
+                shutil.rmtree(new_dir, ignore_errors=True)
+                raise
+            _swap_in(new_dir, board_dir)
+            written.append(board_dir)
+        write_root(out_dir, boards_in(out_dir))
     return written
+
+
+def check_dataset_name(name: str, store: ResultsStore) -> None:
+    """Refuse a dataset name that is not a plain folder name: the board is written to
+    ``out_dir/<name>``, and a stored name such as ``../x`` or ``/home/x`` would put it elsewhere."""
+    where = f"dataset {name!r} in {store.path} cannot name a board folder"
+    fix = ("nothing was written. Rename that dataset in the database's rows, or publish the other "
+           "datasets with --dataset NAME")
+    if name in RESERVED_NAMES:
+        raise BadDatasetName(f"{where}: {name!r} is the folder of the root page's stylesheet; {fix}")
+    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name) or ".." in name:
+        raise BadDatasetName(
+            f"{where}: board folders are named after their dataset, so a name must be 1 to 100 "
+            f"letters, digits, '.', '_' or '-', not start with '.' or '-' and not contain '..'; {fix}")
+
+
+def _read_marker(path: Path, kind: str) -> dict | None:
+    """The marker at ``path`` if it is one publish wrote for a ``kind`` folder, else None."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("written_by") != WRITTEN_BY or marker.get("kind") != kind:
+        return None
+    return marker
+
+
+def _check_out_dir(out_dir: Path) -> bool:
+    """True if ``out_dir`` is a folder of boards publish made; False if it is missing or empty
+    (publish makes it one); refused otherwise, before anything is written."""
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return False
+    if not out_dir.is_dir():
+        raise NotABoardFolder(f"--out {out_dir} is not a folder; choose an empty or new folder with --out")
+    if not any(out_dir.iterdir()):
+        return False
+    if _read_marker(out_dir / MARKER, "boards") is None:
+        if _read_marker(out_dir / MARKER, "board") is not None:
+            raise NotABoardFolder(f"{out_dir} is the board of one dataset, not a folder of boards; "
+                                  f"publish to its parent folder, {out_dir.parent}")
+        raise NotABoardFolder(
+            f"{os.path.abspath(out_dir)} is not empty and was not made by `avbench leaderboard "
+            f"publish` (it has no {MARKER} file); publishing there would replace or delete files "
+            "that are not avbench's. Choose an empty or new folder with --out (publish creates it)")
+    assets = out_dir / "assets"
+    if assets.is_symlink() or (assets.exists() and not assets.is_dir()):
+        raise NotABoardFolder(f"{assets} is not a folder publish wrote (it is a link or a file); move it "
+                              "away, or publish to another --out")
+    return True
+
+
+def _files_in(folder: Path) -> set[str]:
+    """Every file and link under ``folder`` (links not followed), as relative POSIX paths."""
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        base = Path(dirpath).relative_to(folder)
+        found.update((base / name).as_posix() for name in filenames)
+        found.update((base / name).as_posix() for name in dirnames if (Path(dirpath) / name).is_symlink())
+    return found
+
+
+def _check_board_folder(board_dir: Path) -> None:
+    """A folder publish is about to replace must be a board it wrote, holding only its files."""
+    if not board_dir.exists() and not board_dir.is_symlink():
+        return
+    marker = None
+    if board_dir.is_dir() and not board_dir.is_symlink():
+        marker = _read_marker(board_dir / MARKER, "board")
+    if marker is None or marker.get("dataset") != board_dir.name:
+        raise NotABoardFolder(
+            f"{board_dir} exists but is not a board written by `avbench leaderboard publish` (no "
+            f"{MARKER} file in it); move or rename it, or publish to another --out")
+    listed = marker.get("files")
+    listed = {f for f in listed if isinstance(f, str)} if isinstance(listed, list) else set()
+    foreign = sorted(_files_in(board_dir) - listed - {MARKER})
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise NotABoardFolder(
+            f"{board_dir} holds {len(foreign)} file(s) that `avbench leaderboard publish` did not write "
+            f"({shown}); a board folder is replaced whole when it is republished. Move them out of "
+            f"{board_dir} and publish again")
+
+
+def boards_in(out_dir: Path) -> list[str]:
+    """The board folders publish wrote in ``out_dir`` (what the root page lists)."""
+    return sorted(child.name for child in Path(out_dir).iterdir()
+                  if DATASET_NAME.fullmatch(child.name) and child.is_dir() and not child.is_symlink()
+                  and (_read_marker(child / MARKER, "board") or {}).get("dataset") == child.name)
+
+
+def _marker_text(**fields) -> str:
+    return json.dumps({"written_by": WRITTEN_BY, "avbench_version": avbench.__version__, **fields},
+                      indent=1, sort_keys=True) + "\n"
+
+
+def _write_marker(out_dir: Path) -> None:
+    text = _marker_text(kind="boards", about=_ABOUT)
+    path = out_dir / MARKER
+    if path.is_symlink() or not path.is_file() or path.read_text() != text:
+        write_atomic(path, text, out_dir)
+
+
+def _write_board_marker(board_dir: Path, dataset: str) -> None:
+    """The board's own marker, listing its files: what a later publish may replace."""
+    files = sorted(_files_in(board_dir) - {MARKER})
+    (board_dir / MARKER).write_text(_marker_text(kind="board", dataset=dataset, files=files))
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``folder`` (the folder itself: no lock file to leave behind), so
+    two publishes never swap boards or clear leftovers under each other."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BoardFolderBusy(f"{folder}: another `avbench leaderboard publish` is writing there; "
+                                  "wait for it to finish, then publish again") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _clear_leftovers(out_dir: Path, say: Callable[[str], None]) -> None:
+    """Clear what a killed publish left (only names of :data:`~avbench.leaderboard.render.TEMP_NAME`'s
+    shape): a board it had moved away without putting the new one in comes back first."""
+    for path in sorted(out_dir.iterdir()):
+        match = TEMP_NAME.fullmatch(path.name)
+        if match and match[1] == "old" and DATASET_NAME.fullmatch(match[2]) and path.is_dir() \
+                and not path.is_symlink():
+            target = out_dir / match[2]
+            if not target.exists() and not target.is_symlink():
+                os.rename(path, target)
+                say(f"restored {target}: a publish was killed while replacing it")
+    for path in sorted(out_dir.iterdir()):
+        if TEMP_NAME.fullmatch(path.name):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
+def _swap_in(new_dir: Path, board_dir: Path) -> None:
+    """Put the finished ``new_dir`` at ``board_dir`` so that no moment shows a mix of both."""
+    if not board_dir.exists():
+        os.rename(new_dir, board_dir)
+        return
+    if _exchange(new_dir, board_dir):
+        shutil.rmtree(new_dir)  # now the old board
+        return
+    # Two renames: killed between them, the board is missing until the next publish restores it.
+    old_dir = board_dir.parent / temp_name("old", board_dir.name)
+    os.rename(board_dir, old_dir)
+    os.rename(new_dir, board_dir)
+    shutil.rmtree(old_dir)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+@functools.cache
+def _renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a C library without it (glibc < 2.28, musl < 1.2.4)
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where
+    the system or its file system cannot, for the caller to fall back on two renames."""
+    call = _renameat2()
+    if call is None:
+        return False
+    if call(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
 def with_secondary_cis(entries: pd.DataFrame, reader: ScoreReader,
@@ -147,18 +406,19 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
     for key, group in entries.groupby(list(SECTION_KEY), sort=False):
         protocol, version, fingerprint = key
         sid = section_id_of(protocol, str(version), fingerprint)
+        stem = figure_stem(sid)
         out: list[Figure] = []
         say(f"  figures for {sid}")
         headline = group[(group["cell"] == "all") & (group["test_group"] == "all")]
         if len(headline):
             path = fig.roc_det([(labels[i], reader.pooled(e)) for i, e in headline.iterrows()],
-                               board_dir / "figures" / f"{sid}-roc-det.png",
+                               board_dir / "figures" / f"{stem}-roc-det.png",
                                f"{protocol}: all test pairs (seeds pooled)")
             out.append(Figure(path.relative_to(board_dir).as_posix(),
                               "ROC and DET curves over all test pairs (pairs of every seed pooled)."))
             path = fig.auc_distribution([(labels[i], reader.target_aucs(e).to_numpy())
                                          for i, e in headline.iterrows()],
-                                        board_dir / "figures" / f"{sid}-target-auc.png",
+                                        board_dir / "figures" / f"{stem}-target-auc.png",
                                         f"{protocol}: per-identity AUC")
             out.append(Figure(path.relative_to(board_dir).as_posix(),
                               "Per-identity (per-target) AUC: one point per test target, "
@@ -169,7 +429,7 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
                 matrices.append((labels[g.index[0]], _matrix(g)))
             for method, g in reported[reported["protocol"] == protocol].groupby("method", sort=False):
                 matrices.append((f"{method} (reported)", _matrix(g)))
-            path = fig.heatmaps(matrices, board_dir / "figures" / f"{sid}-heatmaps.png",
+            path = fig.heatmaps(matrices, board_dir / "figures" / f"{stem}-heatmaps.png",
                                 f"{protocol}: train (rows) x test (columns) generator")
             out.append(Figure(path.relative_to(board_dir).as_posix(),
                               "Mean per-target AUC of each model trained on one generator (row) and "
@@ -188,13 +448,23 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
             rep_series = [(m, pd.DataFrame({"clip_length": g["clip_length"].astype(int),
                                             "auc": g["mean_target_auc"]}))
                           for m, g in rep.groupby("method", sort=False)]
-            path = fig.clip_length_curve(series, board_dir / "figures" / f"{sid}-clip-length.png",
+            path = fig.clip_length_curve(series, board_dir / "figures" / f"{stem}-clip-length.png",
                                          f"{protocol}: AUC against clip length", rep_series)
             out.append(Figure(path.relative_to(board_dir).as_posix(),
                               "Mean per-target AUC on all test pairs against clip length T, with "
                               "95 % CIs" + ("; reported values dashed." if rep_series else ".")))
         drawn[sid] = out
     return drawn
+
+
+def figure_stem(section_id: str) -> str:
+    """The file name stem of a section's figures: its id where that is a plain name (as for
+    every builtin protocol), else its plain characters and a hash of the id, so a stored
+    protocol name can neither put a figure outside ``figures/`` nor give two sections one file."""
+    if DATASET_NAME.fullmatch(section_id) and ".." not in section_id:
+        return section_id
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", section_id).strip("._-")[:60] or "section"
+    return f"{plain}-{hashlib.sha256(section_id.encode()).hexdigest()[:10]}"
 
 
 def _matrix(evals: pd.DataFrame) -> pd.DataFrame:

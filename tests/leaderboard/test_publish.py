@@ -85,6 +85,8 @@ def test_missing_score_file_and_unknown_dataset_are_clear_errors(tmp_path):
 
 
 def test_root_index_links_the_publishers_reproduce_notes(board_store, tmp_path):
+    publish(board_store, tmp_path, datasets=["nvfair"])
+    assert "REPRODUCE.md" not in (tmp_path / "README.md").read_text()
     (tmp_path / "REPRODUCE.md").write_text("how\n")
     publish(board_store, tmp_path, datasets=["nvfair"])
     assert "[REPRODUCE.md](REPRODUCE.md)" in (tmp_path / "README.md").read_text()
