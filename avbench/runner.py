@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import shlex
 import traceback
 from contextlib import contextmanager, nullcontext
@@ -354,6 +355,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     outcomes = []
     for cell, t, config, keys, found, needs_training in todo:
         if not needs_training:
+            for row in found.values():
+                _finish_pending(store, row)
             outcomes.append(CellOutcome(cell, [found[ev.name] for ev in cell.evals], True))
             continue
         # One folder per training run key: runs that differ in config, profile, data or
@@ -372,6 +375,25 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                                                 cache_dir, progress, device, env, commit, plugins,
                                                 resume=not force))
     return outcomes
+
+
+def _committed(store, row) -> bool:
+    """Whether ``row`` (not yet returned by the store) is the newest stored row of its key."""
+    found = store.find(row.run_key)
+    return found is not None and found.score_sha256 == row.score_sha256
+
+
+def _finish_pending(store, row) -> None:
+    """Give a reused row's score file its final name if a kill between the commit and the
+    rename left it pending, and only if the pending file holds exactly the row's scores."""
+    from avbench.scores import PENDING_SUFFIX, file_sha256
+
+    if not row.score_file or not row.score_sha256:
+        return
+    final = store.resolve(row.score_file)
+    pending = final.with_name(final.name + PENDING_SUFFIX)
+    if not final.exists() and pending.is_file() and file_sha256(pending) == row.score_sha256:
+        os.replace(pending, final)
 
 
 def _one_writer(run_dir: Path, enabled: bool):
@@ -483,7 +505,12 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
         # One transaction per cell: a failure above leaves no partial cell in the store.
         stored = store.add_all(rows)
     except BaseException:  # Ctrl-C too: what is not stored leaves no score file behind
-        pending.discard()
+        # A Ctrl-C can arrive after the commit, before ``add_all`` returns: then the rows
+        # exist, and their files must be kept (renamed), not discarded.
+        if rows and all(_committed(store, r) for r in rows):
+            pending.publish()
+        else:
+            pending.discard()
         raise
     # A kill between the commit and these renames (one rename per file) leaves rows whose
     # files are still pending; readers then name the file and its pending copy.

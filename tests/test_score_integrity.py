@@ -354,3 +354,40 @@ def test_a_kill_between_the_commit_and_the_rename_is_named_with_its_fix(plan, ca
         "exactly these scores: rename it to scores-all.parquet")
     path.with_name("scores-all.parquet.pending").rename(path)
     assert len(ScoreReader(store).table(row.score_file)) == len(read_scores(path))
+
+
+def test_the_next_run_gives_a_pending_file_of_a_stored_row_its_final_name(plan, cache, tmp_path,
+                                                                          monkeypatch):
+    """A kill between the commit and the rename: the row is reused, and its file renamed."""
+    from avbench.runner import execute
+
+    store = ResultsStore(tmp_path / "results.sqlite")
+    with monkeypatch.context() as m:
+        m.setattr(PendingScoreFiles, "publish", lambda self: [])  # killed right after the commit
+        [row] = execute(plan, store=store, cache_dir=cache)[0].rows
+    assert _score_files(tmp_path) == [row.score_file + ".pending"]
+    outcome = execute(plan, store=store, cache_dir=cache)[0]
+    assert outcome.reused and [r.id for r in outcome.rows] == [row.id]
+    assert _score_files(tmp_path) == [row.score_file]
+    assert sha(store.resolve(row.score_file)) == row.score_sha256
+
+
+def test_an_interrupt_after_the_commit_keeps_the_stored_rows_score_files(plan, cache, tmp_path,
+                                                                        monkeypatch):
+    """Ctrl-C after the rows are committed, before the store returns: rows and files stay together."""
+    from avbench.runner import execute
+
+    store = ResultsStore(tmp_path / "results.sqlite")
+    add_all = ResultsStore.add_all
+
+    def commit_then_interrupt(self, rows):
+        add_all(self, rows)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(ResultsStore, "add_all", commit_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            execute(plan, store=store, cache_dir=cache)
+    [row] = store.rows()
+    assert _score_files(tmp_path) == [row.score_file]
+    assert sha(store.resolve(row.score_file)) == row.score_sha256
