@@ -172,3 +172,23 @@ def test_cli_devices_2_trains_like_devices_1_on_gpus(run_cli, tiny_synthetic, tm
         scores[n], env = _scores_and_env(db)
         assert env["devices"] == n
     assert (scores[1]["score"] - scores[2]["score"]).abs().max() < 1e-6
+
+
+def test_a_finished_process_of_a_group_leaves_with_its_output_flushed_and_exit_code_0(tmp_path):
+    """Data-parallel processes skip the exit-time teardown that can abort gloo (SIGABRT)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, torch.distributed as dist\n"
+        "from avbench import cli\n"
+        "os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=os.environ['PORT'])\n"
+        "cli._leave_process_group()  # outside a group: returns\n"
+        "dist.init_process_group('gloo', rank=0, world_size=1)\n"
+        "cli.out.print('stored, printed before leaving')\n"
+        "cli._leave_process_group()\n"
+        "raise SystemExit(3)  # never reached\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PORT": str(_free_port())}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout == "stored, printed before leaving\n"
