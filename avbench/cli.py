@@ -7,6 +7,7 @@ and unknown names, 1 for data errors, 3 for parts not in this build.
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,6 +20,8 @@ from avbench import __version__
 from avbench.errors import AvbenchError
 from avbench.progress import plain_console
 from avbench.registry import Registry, RegistryError, UnknownNameError, load_registry
+
+_python_showwarning = warnings.showwarning
 
 app = typer.Typer(help="avbench: benchmark harness for avatar fingerprinting (who drives this avatar?)",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -67,6 +70,16 @@ def _main(
 ) -> None:
     _State.extra_plugins = list(plugin or ())
     _State._registry = None
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """avbench's own warnings (e.g. a resume under another thread count) as one plain
+    ``warning:`` line; other libraries' warnings keep Python's format."""
+    if category.__module__.startswith("avbench"):
+        err.print(Text.assemble(("warning: ", "yellow"), str(message)))
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
 
 
 class ListKind(StrEnum):
@@ -485,6 +498,11 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> list:
                             (plan.protocol.name, "bold"), f" v{plan.protocol.version}, data "
                             f"{plan.index.dataset} ({len(plan.index.videos)} videos, fingerprint "
                             f"{plan.index.fingerprint})"))
+    skipped = plan.index.skip_counts()
+    if skipped:  # the skip policy: every command that indexes says what it left out
+        out.print(f"  skipped files: {sum(skipped.values())} ("
+                  + ", ".join(f"{reason} {n}" for reason, n in skipped.items())
+                  + "; avbench data check lists them)")
     if plan.extractor is not None:
         out.print(f"  landmarks: extractor {plan.extractor.name} ({plan.method_overrides['n_points']} points)")
     for cell in plan.cells:

@@ -127,6 +127,7 @@ def test_a_run_resumed_with_another_thread_count_says_so_and_stores_both(tiny_sy
     note = " ".join(again.stderr.split())  # Rich wraps long lines
     assert (f"last.ckpt: resuming after epoch {saved}, saved by a run with 2 torch threads on cpu; "
             "this run has 1 torch thread on cpu.") in note
+    assert note.count("warning: ") == 1 and "ResumeWarning" not in note  # one plain line, no source
     row = ResultsStore(db).rows()[0]
     assert row.environment["torch_threads"] == 1
     assert row.environment["resumed_from_torch_threads"] == 2

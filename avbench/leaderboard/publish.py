@@ -392,7 +392,7 @@ def _check_score_files(rows: pd.DataFrame, reader: ScoreReader, store: ResultsSt
         shown = "; ".join(f"{store.resolve(p)} (run key {k[:12]})" for k, p in missing[:5])
         raise MissingScoreFile(
             f"{len(missing)} of {len(rows)} stored results have no score file: {shown}. Boards are "
-            f"drawn from score files: copy the store's runs/ folder together with {store.path.name}, "
+            f"drawn from score files: copy the store's {store.runs_dir.name}/ folder together with {store.path.name}, "
             "or re-run those cells with --force")
 
 

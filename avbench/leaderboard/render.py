@@ -172,7 +172,22 @@ def _write_csv(path: Path, entries: pd.DataFrame, reported: pd.DataFrame) -> Non
     rep = reported.assign(kind="reported") if len(reported) else pd.DataFrame(columns=CSV_COLUMNS)
     table = pd.concat([measured.reindex(columns=CSV_COLUMNS), rep.reindex(columns=CSV_COLUMNS)],
                       ignore_index=True)
+    for column in table.columns[table.dtypes == object]:
+        formula = table[column].map(_starts_a_formula).astype(bool)
+        if formula.any():  # only those cells: the column keeps its type and number format
+            table.loc[formula, column] = "'" + table.loc[formula, column]
     table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _starts_a_formula(value) -> bool:
+    """Whether a spreadsheet would run this cell as a formula (``=HYPERLINK(...)``): such a
+    stored string gets a leading apostrophe in results.csv, the usual guard, as the file is
+    opened in spreadsheets and its strings come from databases anyone may have written.
+    Numbers are never changed."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
 def write_root(out_dir: Path, boards: list[str]) -> None:

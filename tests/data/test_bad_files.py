@@ -180,6 +180,7 @@ def test_run_skips_broken_links_and_empty_files(run_cli, tiny_synthetic, tmp_pat
                 "--device", "cpu", "--data", f"synthetic:{copy}", "--db", str(tmp_path / "r.sqlite"))
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"({n} videos, fingerprint" in r.stdout and "results:" in r.stdout
+    assert "skipped files: 3 (broken_symlink 2, zero_byte 1; avbench data check lists them)" in r.stdout
 
 
 def test_decoding_a_broken_link_says_so(tmp_path):

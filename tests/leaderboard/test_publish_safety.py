@@ -21,6 +21,7 @@ import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import add_result, score_table
 
@@ -485,3 +486,16 @@ def test_a_second_publish_into_the_same_folder_waits_its_turn(tmp_path):
     finally:
         os.close(fd)
     assert tree(out) == before
+
+
+def test_stored_strings_never_start_a_spreadsheet_formula_in_results_csv(tmp_path):
+    store = ResultsStore(tmp_path / "results" / "results.sqlite")
+    hostile_row(store, "f5c_featdiff", 1.5, value='=HYPERLINK("http://evil.example","x")')
+    hostile_row(store, "-m_plugin", 0.5, value="@SUM(1+1)")
+    publish(store, tmp_path / "boards", datasets=["synthetic"])
+    table = pd.read_csv(tmp_path / "boards" / "synthetic" / "results.csv", dtype=str, keep_default_na=False)
+    cells = [v for col in table.columns for v in table[col]]
+    assert not [v for v in cells if v.startswith(("=", "+", "@", "\t", "\r"))]
+    assert not [v for v in cells if v.startswith("-") and not re.fullmatch(r"-[0-9.e+-]+", v)]
+    assert "'-m_plugin" in set(table["method"]) and "'@SUM(1+1)" in set(table["profile"])
+    assert pd.to_numeric(table["mean_target_auc"]).between(0, 1).all()  # numbers left as they are
