@@ -38,7 +38,8 @@ ADVICE = {
     SkipReason.UNKNOWN_IDENTITY.value: "add the identity to the split files, or remove its videos",
     SkipReason.CROSS_SPLIT.value: "expected: target and driver in different splits are never used",
     SkipReason.FOLDER_MISMATCH.value: "move the file to the folder its name says",
-    SkipReason.NOT_A_VIDEO.value: "remove it from the video tree",
+    SkipReason.NOT_A_VIDEO.value: "remove it from the video tree (a landmark file left by a skipped "
+                                  "video: fix or remove that video)",
     SkipReason.UNREADABLE.value: "fix the permissions (chmod) so this user can read it",
     SkipReason.BROKEN_SYMLINK.value: "point the link at an existing video, or remove it",
     SkipReason.ZERO_BYTE.value: "re-download or re-generate the file",
