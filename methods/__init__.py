@@ -62,6 +62,19 @@ BUILTIN_METHODS: list[MethodSpec] = [
                citation=AVAPRINTDB_CITATION, profile_overrides=LANDMARK_QUICK,
                summary="ST-GCN on the facial-landmark graph (AVAPrintDB 109-point Delaunay graph; "
                        "68-point iBUG graph), torch-geometric"),
+    # AVAPrintDB's own graph model (stgcn above is avbench's Yan-style ST-GCN): 70-frame
+    # windows in every schedule but smoke; the paper profile also takes its lr and weight decay.
+    MethodSpec(name="avaprintdb_gcn", factory="avbench_methods.avaprintdb_gcn:AvaprintdbGCN",
+               input=InputKind.LANDMARKS,
+               citation=("L. Pedrouzo-Rodriguez et al.: Leveraging avatar fingerprinting: a multi-generator "
+                         "photorealistic talking-head public database and benchmark (AVAPrintDB), "
+                         "arXiv:2603.26934; model of their IJCB 2025 paper, doi:10.1109/IJCB65343.2025.11411089"),
+               profile_overrides=(("paper", (("clip_length", 70), ("lr", 0.01), ("weight_decay", 1e-5))),
+                                  ("standard", (("clip_length", 70),)),
+                                  ("quick", (("clip_length", 70),))),
+               summary="AVAPrintDB's graph baseline: 3 GCNConv layers per frame on their 109 MediaPipe "
+                       "points (xyz, 306 Delaunay edges), temporal attention pooling, triplet loss; "
+                       "scores averaged over all 70-frame window pairs of whole videos"),
 ]
 
 

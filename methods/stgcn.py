@@ -1,18 +1,22 @@
-"""ST-GCN on the facial-landmark graph (AVAPrintDB's landmark-graph baseline).
+"""avbench's own ST-GCN on the facial-landmark graph, in the style of Yan, Xiong and Lin.
 
-Paper: Pedrouzo-Rodriguez et al., "AVAPrintDB" (arXiv:2603.26934, 2025), after Yan, Xiong and
-Lin, "Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action Recognition",
-AAAI 2018.  Nodes are the layout's landmarks (MediaPipe: their 109-point subset with its 306
-Delaunay edges; 68-point layouts: the iBUG contour graph, :mod:`avbench.landmarks.layouts`);
-node features are normalised coordinates (nose tip at the origin, unit = inner-eye-corner
-distance).  Each ST-GCN block is a spatial graph convolution (torch_geometric's GCN rule, its
-``gcn_norm`` normalisation, applied to every frame's graph at once: :class:`GraphConv`)
-followed by a temporal convolution along each node's track (kernel 9), BatchNorm, ReLU and a
-residual connection; temporal and node pooling and a linear map give the L2-normalised
-embedding.  Trained with avbench's default supervised contrastive loss.
+This is NOT AVAPrintDB's published model: that one (per-frame GCN layers, temporal attention
+pooling, no temporal convolution, triplet loss, window-averaged scores) is the method
+``avaprintdb_gcn`` (``methods/avaprintdb_gcn.py``).  This method takes only AVAPrintDB's graph
+(Pedrouzo-Rodriguez et al., arXiv:2603.26934) and builds on it the architecture of Yan, Xiong
+and Lin, "Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action
+Recognition", AAAI 2018.  Nodes are the layout's landmarks (MediaPipe: AVAPrintDB's 109-point
+subset with its 306 Delaunay edges; 68-point layouts: the iBUG contour graph,
+:mod:`avbench.landmarks.layouts`); node features are normalised x, y coordinates (nose tip at
+the origin, unit = inner-eye-corner distance).  Each ST-GCN block is a spatial graph
+convolution (torch_geometric's GCN rule, its ``gcn_norm`` normalisation, applied to every
+frame's graph at once: :class:`GraphConv`) followed by a temporal convolution along each node's
+track (kernel 9), BatchNorm, ReLU and a residual connection; temporal and node pooling and a
+linear map give the L2-normalised embedding.  Trained with avbench's default supervised
+contrastive loss.
 
-Choices where the paper is silent (in ``Config``): block widths 32, 32, 64, 64 with temporal
-stride 2 at the third block (the 109-node graph makes each temporal conv cost 109 times a
+avbench's choices (in ``Config``; no paper fixes them): block widths 32, 32, 64, 64 with
+temporal stride 2 at the third block (the 109-node graph makes each temporal conv cost 109 times a
 1-D one; these widths keep a CPU training step near a second); an input BatchNorm over
 (node, coordinate) features as ST-GCN's data BN; mean pooling over time and nodes; a 128-d
 embedding.  Two options were measured and are off by default (default synthetic dataset, 1000
