@@ -128,9 +128,11 @@ def plan_run(registry: Registry, request: RunRequest,
                                    f"{index.dataset} at {index.root} does not have "
                                    f"(it has: {', '.join(index.generators)})")
     _check_overrides(method, request.method_overrides)
-    overrides, extractor = dict(request.method_overrides), None
+    # Resolved once here (the spec's variant defaults under --set): what builds the method
+    # and what the run key and every row store.
+    overrides, extractor = method.config_overrides(request.method_overrides), None
     if method.input == InputKind.LANDMARKS:
-        overrides, extractor = _landmark_overrides(registry, method, request, index)
+        overrides, extractor = _landmark_overrides(registry, method, request, index, overrides)
     elif request.extractor:
         raise UsageError(f"--extractor {request.extractor}: method {method.name!r} reads raw frames, "
                          "not landmarks")
@@ -139,9 +141,14 @@ def plan_run(registry: Registry, request: RunRequest,
 
 
 def _check_overrides(method: MethodSpec, overrides: dict[str, Any]) -> None:
-    if not overrides:
+    if not overrides and not method.defaults:
         return
     fields = {f.name for f in dataclasses.fields(method.load().Config)}
+    wrong = sorted(set(dict(method.defaults)) - fields)
+    if wrong:
+        raise UsageError(f"method {method.name!r} (plugin {method.plugin!r}): its spec's defaults name "
+                         f"{', '.join(wrong)}, which its Config does not have; fix the spec "
+                         f"(options: {', '.join(sorted(fields))})")
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise UsageError(f"--set {', '.join(unknown)}: method {method.name!r} has no such config option; "
@@ -175,7 +182,8 @@ def _check_devices(request: RunRequest, training: TrainingConfig) -> None:
 
 
 def _landmark_overrides(registry: Registry, method: MethodSpec, request: RunRequest,
-                        index: DatasetIndex) -> tuple[dict[str, Any], LandmarkExtractorSpec]:
+                        index: DatasetIndex, overrides: dict[str, Any]
+                        ) -> tuple[dict[str, Any], LandmarkExtractorSpec]:
     """The extractor a landmark method reads, and its point count, as method config."""
     config_cls = method.load().Config
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
@@ -193,11 +201,12 @@ def _landmark_overrides(registry: Registry, method: MethodSpec, request: RunRequ
         import numpy as np
 
         n_points = int(np.load(index.root / shipped.iloc[0], mmap_mode="r").shape[1])
-    return {**request.method_overrides, "extractor": spec.name, "n_points": n_points}, spec
+    return {**overrides, "extractor": spec.name, "n_points": n_points}, spec
 
 
 def build_method(spec: MethodSpec, overrides: dict[str, Any] | None = None):
-    """Import the method's code (only now) and build it from its paper-default config."""
+    """Import the method's code (only now) and build it from its paper-default config, the
+    spec's variant defaults and ``overrides``."""
     from avbench.method import Method
 
     cls = spec.load()
@@ -207,7 +216,7 @@ def build_method(spec: MethodSpec, overrides: dict[str, Any] | None = None):
     if cls.input_kind != spec.input:
         raise UsageError(f"method {spec.name!r}: spec says input {spec.input.value!r} but "
                          f"{cls.__name__}.input_kind is {cls.input_kind.value!r}")
-    return cls.from_overrides(overrides)
+    return cls.from_overrides(spec.config_overrides(overrides))
 
 
 @dataclass(frozen=True)

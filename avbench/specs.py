@@ -10,10 +10,12 @@ when that one entry is used.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from avbench.errors import UsageError
 
 
 class InputKind(StrEnum):
@@ -68,12 +70,39 @@ class MethodSpec(_Spec):
 
     input: InputKind = InputKind.FRAMES
     # Per-profile changes to the training schedule, for methods whose cost differs a lot
-    # from the frame models' (a landmark model trains 1000x faster on a CPU): recorded with
-    # every result like the rest of the schedule.  {"quick": {"clip_length": 64, ...}}
+    # from the frame models' (a landmark model trains 1000x faster on a CPU) or whose paper
+    # trained them with another batch: recorded with every result like the rest of the
+    # schedule.  {"quick": {"clip_length": 64, ...}}
     profile_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    # Config values that make this registered name one variant of its class (timm's
+    # ``model_args``), e.g. {"condition": "static"}: the four conditions of a model family are
+    # four specs of one class, not four subclasses.  A dict is stored as (key, value) pairs.
+    defaults: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.defaults, Mapping):
+            object.__setattr__(self, "defaults", tuple(self.defaults.items()))
 
     def schedule_overrides(self, profile: str) -> dict[str, Any]:
         return dict(dict(self.profile_overrides).get(profile, ()))
+
+    def config_overrides(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What builds this method: its ``defaults``, then the user's ``--set`` values.
+
+        A ``--set`` value may not contradict a default: the registered name stands for that
+        variant in every result row, so ``--set condition=static`` on ``f5c_featdiff`` would
+        store a static model under the featdiff name.
+        """
+        overrides = dict(overrides or {})
+        fixed = dict(self.defaults)
+        clash = sorted(k for k in fixed.keys() & overrides.keys() if overrides[k] != fixed[k])
+        if clash:
+            given = ", ".join(f"{k}={overrides[k]!r}" for k in clash)
+            own = ", ".join(f"{k}={fixed[k]!r}" for k in clash)
+            raise UsageError(f"--set {given}: method {self.name!r} is the variant with {own}; "
+                             "choose the method registered for the variant you want "
+                             "(`avbench list methods`) instead of overriding it")
+        return {**fixed, **overrides}
 
 
 @dataclass(frozen=True)

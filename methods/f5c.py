@@ -6,55 +6,87 @@ backbone (ConvStack -> fcc -> ccc) comes from MOL (Shao et al., "MOL: Joint Esti
 Micro-Expression, Optical Flow, and Landmark via Transformer-Graph-Style Convolution",
 TPAMI 2025; F5C = "Fully-Connected Convolution + Channel Correspondence Convolution").
 
+Reference implementation: the authors' public code, github.com/Mchapariniya/TrustFA-FG2026
+(``src/feat_diff.py``: F5C + featdiff; ``scripts/ablation_representation.py``: the other three
+conditions).  That repository carries no licence: it was read for facts only, and this module is
+written independently of it.
+
 Pipeline (per clip of T grayscale 128x128 frames)::
 
-    frames --F5C, per frame--> f_t (128x16x16) --condition--> (128, T', 16, 16)
-           --temporal identity head (2x Conv3d, pool, MLP)--> 256-d, L2-normalised
+    clip --z-score--> frames --F5C, per frame--> f_t (128x16x16) --condition--> (128, T', 16, 16)
+         --temporal identity head (2x Conv3d, pool, MLP)--> 256-d, L2-normalised
 
 The four input conditions of the paper's ablation (Table VI) differ only in what reaches the
 head: ``featdiff`` d_t = f_{t+1} - f_t (T' = T-1, proposed), ``pixeldiff`` F5C(I_{t+1} - I_t)
-(T' = T-1), ``rawfeat`` f_t (T' = T) and ``static`` the centre frame T//2 only (T' = 1).
-:class:`FrameEncoderMethod` implements them for any per-frame backbone; methods/resnet18.py
-reuses it (Table VIII).
+(T' = T-1), ``rawfeat`` f_t (T' = T) and ``static`` the centre frame T//2 only (T' = 1).  They
+are one class, :class:`F5CMethod`, with the condition a config field that each registered name
+sets (``methods/__init__.py``).  :class:`FrameEncoderMethod` implements the conditions for any
+per-frame backbone; ``methods/resnet18.py`` reuses it (Table VIII).
 
-Where the paper is silent, these choices were made (each also noted where it is coded):
+**Paper text vs reference code.**  The published numbers were produced by the code, so where the
+two disagree the code's reading is the default and the text's reading a config option (stored
+with every result like any other config value):
 
-* ConvStack paddings (1, 1, 0, 0): 128 -> 64 -> 32 -> 16 -> 16, exact halvings.  MOL uses
-  (0, 0, 1, 0), which reaches 16x16 too but with ragged borders.  Convs have no bias (BN follows).
+* fcc fusion: the code concatenates the two branch outputs; the text says the branches "are
+  fused by concatenation and 1x1 conv".  ``fusion=True`` adds that fusion (Conv1x1 + BN + ReLU,
+  16,640 parameters).
+* ccc: the code has no learned weights: out_i = x_i + ReLU(x_i + max_j (x_j - x_i)) over the 4
+  positions most cosine-similar to i in channel space, i itself included (its top-4 of a
+  similarity matrix whose diagonal is the maximum).  Its ``CCC`` module also builds a
+  Linear(128, 128) + ReLU that ``forward`` never calls.  The text's "each position aggregates
+  differential information from its neighbours" reads as a learned aggregation:
+  ``ccc="edgeconv"`` is the DGCNN EdgeConv of MOL's ``edge_feature``,
+  out_i = x_i + max_j ReLU(W [x_i, x_j - x_i] + b) over the k most similar *other* positions
+  (self excluded: our choice, the text is silent), 32,896 parameters.
+* Temporal head stride: the code stacks the frames' maps as (B, C, H, W, T) and its Conv3d
+  stride (1, 2, 1) therefore halves W (16 -> 8 -> 4, H kept, pooled 16 -> 4); the text reads
+  the stride in (T, H, W) order and halves H.  Here maps are (B, C, T, H, W) and the default
+  ``head_stride_axis="W"`` strides W, which is the reference's layer up to a permutation of
+  kernel axes (tested); ``head_stride_axis="H"`` is the text's reading.
+
+Where the text is silent, the code's choices are followed (no option unless named):
+
+* Input: each clip is z-scored over all its frames and pixels before the model,
+  (x - mean) / (std + 1e-6) with the unbiased std (``ZSCORE_EPS``; a constant clip becomes all
+  zeros instead of NaN).  The reference does it in its data loader; here the method does it in
+  :meth:`FrameEncoderMethod.backbone_input`, so training, validation, evaluation and ``avbench
+  bench`` all see it, and ``pixeldiff`` differences z-scored frames and ``static`` takes the
+  centre frame of the z-scored clip (normalised with the whole clip's statistics), as the
+  reference does.  ``clip_norm="none"`` feeds the [0, 1] frames as they arrive.
+* ConvStack paddings (0, 0, 1, 0), as MOL: 128 -> 63 -> 31 -> 16 -> 16 (``stem_paddings``);
+  its convolutions and the head's Conv3d layers have biases although BatchNorm follows.
 * fcc follows MOL's FCC (a ParC-style global circular convolution): per branch, add a learned
-  positional encoding along the conv axis, BatchNorm (pre-norm, as in MOL), depthwise circular
-  conv along the first axis (+bias), add the second axis' encoding, circular conv along the second
-  axis (+bias), residual add.  Meta-kernels and encodings have length 32 and are cropped to their
-  *first* S taps (MOL's ``instance_kernel_method='crop'``), S = map size = 16.  The circular
-  convolution is a product with the (C, S, S) circulant matrix of the cropped kernel: one
-  batched matmul per axis on a channel-major copy of the maps (no depthwise-conv kernel).  The
-  paper's fusion ("concatenation and 1x1 conv") is Conv1x1 + BN + ReLU here (MOL has none).
-  Init: kernels U(+-1/sqrt(32)) as MOL's Conv2d-derived weights; biases 0 and encodings
-  N(0, 0.02) instead of MOL's N(0, 1) (the paper does not say; small values keep the residual
-  branches near identity at the start).
-* ccc: k-NN graph over the H*W positions, cosine similarity of the 128-d channel vectors,
-  self excluded, k = 4 (Table I); EdgeConv (DGCNN) message ReLU(W [x_i, x_j - x_i] + b), max over
-  the k neighbours, residual add.  As MOL's ``edge_feature`` (two linear maps of x_i and
-  x_j - x_i, no BatchNorm); unlike MOL, whose top-k keeps each position itself as one of its k
-  "neighbours", self is excluded.  MOL's message maps the 256 spatial values of each channel
-  (2 x 65.8 k parameters); the paper's "each position aggregates differential information from
-  its neighbours" and its 0.06 M budget fit the per-position form used here.  Because ReLU is
-  monotone the max moves inside it, so the linear maps run once per position, not per edge.
-* Temporal head (Sec. III-D): Conv3d 128->64->32, kernel 3, padding 1, stride (1, 2, 1) in
-  (T, H, W) order, each + BN + ReLU; AdaptiveAvgPool3d to (T, H, W) = (1, 4, 4) (the paper's
-  "(4, 4, 1)" in H, W, T order); flatten 512; Linear 512->256, ReLU, Dropout 0.3, Linear 256->256;
-  L2 normalisation.  Convs without bias (BN follows).
+  positional encoding along the first conv axis, BatchNorm (pre-norm), depthwise circular conv
+  along that axis (+bias), add the second axis' encoding, circular conv along the second axis
+  (+bias), residual add.  Meta-kernels and encodings have length 32 and are cropped to their
+  *first* S taps at run time, S = map size = 16.  Init: kernels U(+-1/sqrt(32)) (a Conv2d's
+  default for a 32-tap depthwise kernel), encodings and biases N(0, 1).
+* BatchNorm statistics in training: the reference runs the backbone once per time step (a loop
+  over t on the B frames of that step), so each BatchNorm normalises with one time step's
+  statistics and updates its running averages T' times per batch.  ``batchnorm_per_step=True``
+  (default) does the same; ``False`` runs all B*T' frames in one call (statistics over the whole
+  batch, one running-average update; faster: a training step of B = 8, T = 16 took 1.4 s instead
+  of 2.8 s on 2 CPU cores).  Evaluation uses the running averages, so both give the same
+  embeddings from the same weights.
+* ccc graph: the position itself is always one of its k neighbours here (its similarity is set
+  to +inf before the top-k), which equals the reference's plain top-k whenever self is the most
+  similar position, i.e. except for exact ties (another position parallel to it, or an all-zero
+  feature vector) and low-precision rounding, where the reference's choice is arbitrary.
+  Because self is included, x_i + max_j (x_j - x_i) = max_j x_j: ccc is computed as
+  x + ReLU(neighbour max of x), a gather and a max per position.
 
-Efficiency: time is folded into the batch (one backbone call for all B*T' frames); the backbone
-runs channels-last (it re-strides its input itself: ``module.to(memory_format=...)`` refuses the
-head's 5-D Conv3d weights); fcc and ccc use layouts in which their work is plain matmuls; there
-are no Python loops over frames or positions and no host syncs; fp16/bf16 autocast is checked.
+Efficiency: outside ``batchnorm_per_step`` training, time is folded into the batch (one backbone
+call for all B*T' frames).  The backbone runs channels-last (it re-strides its input itself:
+``module.to(memory_format=...)`` refuses the head's 5-D Conv3d weights); fcc and ccc use layouts
+in which their work is plain matmuls and gathers; there are no Python loops over positions and no
+host syncs; fp16/bf16 autocast is checked.
 
-Parameters (paper, Table I: 0.53 M = F5C 0.06 M + head 0.47 M).  Here: ConvStack 19,280, fcc
-33,536, ccc 32,896 (backbone 85,712), head 473,792, total 559,504 (0.56 M).  The head matches
-the paper; fcc + ccc (MOL's "F5C block" proper) is 0.066 M, so the paper's "F5C: 0.06 M" most
-likely leaves out the ConvStack (0.019 M), or counts a leaner fusion/message layer than its
-text implies.
+Parameters.  The paper (Table I) reports 0.53 M = F5C 0.06 M + head 0.47 M.  The reference
+model has 526,808: ConvStack 19,512 + fcc 16,896 + the unused ccc Linear 16,512 (F5C 52,920) +
+head 473,888.  So the 0.53 M counts a layer that never runs, the head's 0.47 M matches, and the
+F5C figure is 0.53 - 0.47 of the rounded totals (52,920 is 0.05 M).  Here, without the unused
+layer: ConvStack 19,512, fcc 16,896, ccc 0, head 473,888, total 510,296 (0.51 M).  The text
+options add 16,640 (``fusion=True``) and 32,896 (``ccc="edgeconv"``): 559,832 with both.
 """
 
 from __future__ import annotations
@@ -62,7 +94,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +104,24 @@ from avbench.method import Method
 from avbench.specs import InputKind
 
 CONDITIONS = ("featdiff", "pixeldiff", "rawfeat", "static")
+CLIP_NORMS = ("zscore", "none")
+CCC_KINDS = ("maxrel", "edgeconv")
+ZSCORE_EPS = 1e-6  # added to each clip's std, as the reference: a still, uniform clip stays finite
+
+
+def check_option(owner: str, option: str, value: Any, choices: tuple, hint: str = "") -> None:
+    """A config value outside ``choices`` is an error naming the option and how to set it."""
+    if value not in choices:
+        hint = hint or f"set it with --set {option}={choices[0]}"
+        raise ValueError(f"{owner}: {option} must be one of {', '.join(map(str, choices))}; got "
+                         f"{value!r} ({hint})")
+
+
+def check_flag(owner: str, option: str, value: Any) -> None:
+    """A config flag must be a bool (``--set fusion=true`` would arrive as the string 'true')."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}: {option} must be True or False; got {value!r} "
+                         f"(set it with --set {option}=True)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,7 +129,7 @@ CONDITIONS = ("featdiff", "pixeldiff", "rawfeat", "static")
 
 
 class ConvBnAct(nn.Sequential):
-    """Conv2d (no bias) + BatchNorm2d + ReLU.
+    """Conv2d + BatchNorm2d + ReLU.
 
     Args:
         in_channels: input channels.
@@ -87,12 +137,13 @@ class ConvBnAct(nn.Sequential):
         kernel_size: square kernel size.
         stride: stride.
         padding: zero padding on every side.
+        bias: whether the conv has a bias (the reference's ConvStack: yes; the fcc fusion: no).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int,
-                 padding: int):
+                 padding: int, bias: bool = True):
         super().__init__(
-            nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False),
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
         )
@@ -101,24 +152,26 @@ class ConvBnAct(nn.Sequential):
 class ConvStack(nn.Sequential):
     """Four conv units mapping a 1x128x128 frame to 128x16x16 (paper Sec. III-B).
 
-    Strides (2, 2, 2, 1) and kernels (4, 3, 2, 1) are the paper's; paddings (1, 1, 0, 0) are
-    chosen so that each stride-2 layer halves the map exactly (128 -> 64 -> 32 -> 16 -> 16).
+    Strides (2, 2, 2, 1) and kernels (4, 3, 2, 1) are the paper's; the paddings default to the
+    reference's (0, 0, 1, 0): 128 -> 63 -> 31 -> 16 -> 16.
 
     Args:
         in_channels: input channels (1: grayscale).
         widths: output channels of the four layers.
+        paddings: zero padding of the four layers.
     """
 
     kernels: ClassVar[tuple[int, ...]] = (4, 3, 2, 1)
     strides: ClassVar[tuple[int, ...]] = (2, 2, 2, 1)
-    paddings: ClassVar[tuple[int, ...]] = (1, 1, 0, 0)
 
-    def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (8, 32, 64, 128)):
-        if len(widths) != 4:
-            raise ValueError(f"ConvStack has four layers; got widths {widths}")
+    def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (8, 32, 64, 128),
+                 paddings: tuple[int, ...] = (0, 0, 1, 0)):
+        if len(widths) != 4 or len(paddings) != 4:
+            raise ValueError(f"ConvStack has four layers; got widths {widths}, paddings {paddings} "
+                             "(set four of each: --set stem_widths=(8,32,64,128))")
         chans = (in_channels, *widths)
         super().__init__(*(ConvBnAct(chans[i], chans[i + 1], k, s, p) for i, (k, s, p)
-                           in enumerate(zip(self.kernels, self.strides, self.paddings))))
+                           in enumerate(zip(self.kernels, self.strides, paddings))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,15 +179,15 @@ class ConvStack(nn.Sequential):
 #
 # fcc works on a (C, H, N, W) "channel-major" copy of the maps: there both circular convolutions
 # are single batched matmuls with the channel as batch dimension (along H: M_c @ (H, N*W); along
-# W: (H*N, W) @ M_c^T), and BatchNorm / the 1x1 fusion see one (1, C, H*N, W) image.  Measured on
-# CPU this is 3-10x faster than einsum or depthwise conv on NCHW / channels-last maps.
+# W: (H*N, W) @ M_c^T), and BatchNorm / the optional 1x1 fusion see one (1, C, H*N, W) image.
+# Measured on CPU this is 3-10x faster than einsum or depthwise conv on NCHW / channels-last maps.
 
 
 def circulant(kernel: Tensor, size: int) -> Tensor:
     """The (C, S, S) circulant matrices M with M[c, i, j] = kernel[c, (j - i) mod S].
 
     ``M @ v`` is the circular cross-correlation out[i] = sum_m kernel[m] * v[(i + m) mod S], the
-    same as ``F.conv1d`` of a circularly padded ``v`` (MOL's implementation).
+    same as ``F.conv1d`` of ``v`` with its first S-1 values appended (MOL's implementation).
 
     Args:
         kernel: (C, S) taps, already cropped to the map size S.
@@ -173,7 +226,8 @@ class CircularBranch(nn.Module):
     As MOL's FCC: add the first axis' positional encoding, BatchNorm (pre-norm), circular conv
     (+bias), add the second axis' encoding, circular conv (+bias), add the input.  Meta-kernels
     and encodings of length ``meta_kernel`` are cropped to their first S taps at run time (S = the
-    map size along the axis, at most ``meta_kernel``).
+    map size along the axis, at most ``meta_kernel``).  Encodings and biases start N(0, 1), as in
+    the reference; kernels U(+-1/sqrt(meta_kernel)), a depthwise Conv2d's default.
 
     Args:
         channels: channels of this branch (half of the fcc input).
@@ -187,10 +241,10 @@ class CircularBranch(nn.Module):
             raise ValueError(f"order must be 'HW' or 'WH', got {order!r}")
         self.order = order
         self.meta_kernel = meta_kernel
-        bound = 1.0 / math.sqrt(meta_kernel)  # MOL: default init of a (meta_kernel x 1) dw conv
+        bound = 1.0 / math.sqrt(meta_kernel)
         self.kernel = nn.Parameter(torch.empty(2, channels, meta_kernel).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.zeros(2, channels))
-        self.pos = nn.Parameter(torch.empty(2, channels, meta_kernel).normal_(0.0, 0.02))
+        self.bias = nn.Parameter(torch.randn(2, channels))
+        self.pos = nn.Parameter(torch.randn(2, channels, meta_kernel))
         self.norm = nn.BatchNorm2d(channels)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -200,63 +254,76 @@ class CircularBranch(nn.Module):
             size = h if axis == "H" else w
             if size > self.meta_kernel:
                 raise ValueError(f"fcc meta-kernel ({self.meta_kernel}) is shorter than the "
-                                 f"feature map ({size}); raise meta_kernel")
-            pos = self.pos[step, :, :size]  # crop, as the kernel
+                                 f"feature map ({size}); raise it with --set meta_kernel={size}")
+            # Encodings and biases in the activations' dtype, as a conv's own bias under autocast:
+            # an FP32 parameter would promote the branch, and all later maps, to FP32.
+            pos = self.pos[step, :, :size].to(y.dtype)  # crop, as the kernel
             y = y + (pos.view(c, size, 1, 1) if axis == "H" else pos.view(c, 1, 1, size))
             if step == 0:
                 y = self.norm(_as_image(y)).view_as(z)
             y = circular_conv(y, self.kernel[step, :, :size], axis)
-            y = y + self.bias[step].view(c, 1, 1, 1)
+            y = y + self.bias[step].to(y.dtype).view(c, 1, 1, 1)
         return z + y
 
 
 class FullyConnectedConv(nn.Module):
-    """fcc: two asymmetric circular branches (H-then-W, W-then-H) on channel halves, fused.
+    """fcc: two asymmetric circular branches (H-then-W, W-then-H) on the two channel halves.
 
     Every output position sees its full row and column (a global receptive field on the map).
-    Takes and returns (N, C, H, W) maps; works internally on a channel-major copy.
+    The output is the two branches' outputs concatenated (the reference); ``fusion`` adds the
+    paper text's 1x1 conv (+ BN + ReLU) over the concatenation.  Takes and returns (N, C, H, W)
+    maps; works internally on a channel-major copy.
 
     Args:
         channels: input = output channels (split in two halves).
         meta_kernel: meta-kernel length (paper: 32, cropped to the map size 16).
+        fusion: add the 1x1 conv fusion of the paper's text.
     """
 
-    def __init__(self, channels: int = 128, meta_kernel: int = 32):
+    def __init__(self, channels: int = 128, meta_kernel: int = 32, fusion: bool = False):
         super().__init__()
         if channels % 2:
             raise ValueError(f"fcc splits channels in halves; got {channels}")
         half = channels // 2
         self.branch_hw = CircularBranch(half, meta_kernel, order="HW")
         self.branch_wh = CircularBranch(half, meta_kernel, order="WH")
-        self.fuse = ConvBnAct(channels, channels, 1, 1, 0)
+        self.fuse = ConvBnAct(channels, channels, 1, 1, 0, bias=False) if fusion else None
 
     def forward(self, x: Tensor) -> Tensor:
         z = x.permute(1, 2, 0, 3).contiguous()  # (C, H, N, W)
         a, b = z.chunk(2, dim=0)
         z = torch.cat([self.branch_hw(a), self.branch_wh(b)], dim=0)
-        return self.fuse(_as_image(z)).view_as(z).permute(2, 0, 1, 3)  # (N, C, H, W) view
+        if self.fuse is not None:
+            z = self.fuse(_as_image(z)).view_as(z)
+        return z.permute(2, 0, 1, 3)  # (N, C, H, W) view
 
 
 # --------------------------------------------------------------------------------------------
-# ccc: channel correspondence convolution (EdgeConv on a k-NN graph of positions)
+# ccc: channel correspondence convolution on a k-NN graph of spatial positions
 
 
-def knn_positions(x: Tensor, k: int) -> Tensor:
-    """Indices of the k most cosine-similar other positions of every position.
+def knn_positions(x: Tensor, k: int, include_self: bool = False) -> Tensor:
+    """Indices of the k positions most cosine-similar to every position.
 
     Args:
         x: (N, P, C) one C-dimensional vector per position.
-        k: neighbours per position (self excluded); needs k < P.
+        k: neighbours per position.
+        include_self: the position itself is the first of its k neighbours (k <= P); otherwise
+            it is never one of them (k < P).
 
     Returns:
         (N, P, k) int64 indices into P, most similar first.
     """
-    if not 0 < k < x.shape[1]:
-        raise ValueError(f"k must be in [1, {x.shape[1] - 1}] for {x.shape[1]} positions, got {k}")
+    p = x.shape[1]
+    most = p if include_self else p - 1
+    if not 0 < k <= most:
+        raise ValueError(f"ccc: k must be in [1, {most}] for {p} positions "
+                         f"({'self included' if include_self else 'self excluded'}), got {k}; "
+                         "set it with --set knn_k=4")
     with torch.no_grad():  # the graph is a selection: gradients flow through the gathered features
         xn = F.normalize(x, dim=-1)
         sim = xn @ xn.transpose(1, 2)
-        sim.diagonal(dim1=1, dim2=2).fill_(float("-inf"))
+        sim.diagonal(dim1=1, dim2=2).fill_(float("inf") if include_self else float("-inf"))
         return sim.topk(k, dim=-1).indices
 
 
@@ -287,15 +354,53 @@ def neighbour_max(v: Tensor, idx: Tensor) -> Tensor:
     return v.gather(1, source)
 
 
-class ChannelCorrespondenceConv(nn.Module):
-    """ccc: EdgeConv over the k-NN graph of spatial positions (cosine similarity in channel space).
+def _positions(x: Tensor) -> Tensor:
+    """(N, C, H, W) -> (N, H*W, C); free for channels-last tensors."""
+    n, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1).reshape(n, h * w, c)
 
-    For position i with neighbours j (self excluded), as MOL's ``edge_feature``:
-    out_i = x_i + max_j ReLU(W [x_i, x_j - x_i] + b).  With W = [W_s | W_d] the message is
-    u_i + v_j (u = (W_s - W_d) x + b, v = W_d x), and since ReLU is monotone,
+
+def _maps(pts: Tensor, h: int, w: int) -> Tensor:
+    """(N, H*W, C) -> (N, C, H, W) view in channels-last memory."""
+    n, _, c = pts.shape
+    return pts.reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
+class MaxRelativeCorrespondence(nn.Module):
+    """ccc as the reference computes it: no learned weights (``ccc="maxrel"``).
+
+    With N(i) = position i and its k-1 most cosine-similar positions (channel space),
+    out_i = x_i + ReLU(x_i + max_{j in N(i)} (x_j - x_i)), per channel.  As i is in N(i),
+    x_i + max_j (x_j - x_i) = max_{j in N(i)} x_j, so out = x + ReLU(neighbour max of x).
+
+    Args:
+        k: neighbourhood size, self included (paper: 4).
+    """
+
+    def __init__(self, k: int = 4):
+        super().__init__()
+        self.k = k
+
+    def neighbours(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> (N, H*W, k) neighbour indices (positions row-major, self first)."""
+        return knn_positions(_positions(x), self.k, include_self=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _, _, h, w = x.shape
+        pts = _positions(x)  # (N, P, C)
+        idx = knn_positions(pts, self.k, include_self=True)
+        return _maps(pts + F.relu(neighbour_max(pts, idx)), h, w)
+
+
+class EdgeConvCorrespondence(nn.Module):
+    """ccc as the paper's text reads: a learned EdgeConv (``ccc="edgeconv"``).
+
+    For position i with neighbours j (the k most cosine-similar *other* positions), as MOL's
+    ``edge_feature``: out_i = x_i + max_j ReLU(W [x_i, x_j - x_i] + b).  With W = [W_s | W_d] the
+    message is u_i + v_j (u = (W_s - W_d) x + b, v = W_d x), and since ReLU is monotone,
     max_j ReLU(u_i + v_j) = ReLU(u_i + max_j v_j): the linear maps run once per position and the
     per-edge work is a gather and a max (:func:`neighbour_max`).  No BatchNorm on the messages,
-    as in MOL (a BN there would also need the full (N, P, k, C) edge tensor).
+    as in MOL.
 
     Args:
         channels: feature channels C (input = output).
@@ -312,20 +417,13 @@ class ChannelCorrespondenceConv(nn.Module):
         return knn_positions(_positions(x), self.k)
 
     def forward(self, x: Tensor) -> Tensor:
-        n, c, h, w = x.shape
+        _, c, h, w = x.shape
         pts = _positions(x)  # (N, P, C)
         idx = knn_positions(pts, self.k)
         w_self, w_diff = self.edge.weight.split(c, dim=1)
         u = F.linear(pts, w_self - w_diff, self.edge.bias)  # (N, P, C), per position
         v = F.linear(pts, w_diff)
-        out = pts + F.relu(u + neighbour_max(v, idx))
-        return out.view(n, h, w, c).permute(0, 3, 1, 2)  # NCHW view, channels-last memory
-
-
-def _positions(x: Tensor) -> Tensor:
-    """(N, C, H, W) -> (N, H*W, C); free for channels-last tensors."""
-    n, c, h, w = x.shape
-    return x.permute(0, 2, 3, 1).reshape(n, h * w, c)
+        return _maps(pts + F.relu(u + neighbour_max(v, idx)), h, w)
 
 
 def channels_last(x: Tensor) -> Tensor:
@@ -346,17 +444,23 @@ class F5CBackbone(nn.Module):
     Args:
         in_channels: input channels (1: grayscale).
         widths: ConvStack widths; the last is the feature width.
+        paddings: ConvStack paddings.
         meta_kernel: fcc meta-kernel length.
-        knn_k: ccc neighbours.
+        knn_k: ccc neighbourhood size (self included for "maxrel", excluded for "edgeconv").
+        ccc: "maxrel" (reference) or "edgeconv" (paper text).
+        fusion: fcc's 1x1 conv fusion (paper text; the reference has none).
     """
 
     def __init__(self, in_channels: int = 1, widths: tuple[int, ...] = (8, 32, 64, 128),
-                 meta_kernel: int = 32, knn_k: int = 4):
+                 paddings: tuple[int, ...] = (0, 0, 1, 0), meta_kernel: int = 32, knn_k: int = 4,
+                 ccc: str = "maxrel", fusion: bool = False):
         super().__init__()
+        check_option("F5CBackbone", "ccc", ccc, CCC_KINDS)
         self.out_channels = widths[-1]
-        self.stem = ConvStack(in_channels, widths)
-        self.fcc = FullyConnectedConv(widths[-1], meta_kernel)
-        self.ccc = ChannelCorrespondenceConv(widths[-1], knn_k)
+        self.stem = ConvStack(in_channels, widths, paddings)
+        self.fcc = FullyConnectedConv(widths[-1], meta_kernel, fusion)
+        self.ccc = (MaxRelativeCorrespondence(knn_k) if ccc == "maxrel"
+                    else EdgeConvCorrespondence(widths[-1], knn_k))
 
     def forward(self, x: Tensor) -> Tensor:
         # Channels-last convs are 1.7x faster here on CPU, and what tensor cores want on GPU.
@@ -366,10 +470,14 @@ class F5CBackbone(nn.Module):
 class TemporalIdentityHead(nn.Module):
     """(B, C, T', H, W) motion tensor -> (B, D) L2-normalised embedding (paper Sec. III-D).
 
-    Two Conv3d units with stride (1, 2, 1) halve H twice (16 -> 8 -> 4 for F5C), W is kept;
-    adaptive average pooling to (1, pool, pool) collapses time and equalises the map; an MLP maps
-    the flattened widths[-1] * pool^2 features to the embedding.  Any input width, any T' >= 1 and
-    any H, W work (ResNet18 feeds 4x4 maps).
+    Two Conv3d units (kernel 3, padding 1, with bias, + BN + ReLU) halve one spatial axis twice
+    (``stride_axis``; 16 -> 8 -> 4 for F5C); adaptive average pooling to (1, pool, pool)
+    collapses time and equalises the map; an MLP maps the flattened widths[-1] * pool^2 features
+    to the embedding.  Any input width, any T' >= 1 and any H, W work (ResNet18 feeds 4x4 maps).
+
+    The reference's tensor is (B, C, H, W, T) with stride (1, 2, 1) and pooling to (4, 4, 1): it
+    strides W.  ``stride_axis="W"`` is that layer on (B, C, T, H, W), up to a permutation of the
+    kernel's axes; "H" is the paper text's reading.
 
     Args:
         in_channels: channels of the input maps.
@@ -378,15 +486,19 @@ class TemporalIdentityHead(nn.Module):
         hidden_dim: MLP hidden width (paper: 256).
         embedding_dim: output dimension (paper: 256).
         dropout: MLP dropout (paper: 0.3).
+        stride_axis: "W" (reference code) or "H" (paper text): the axis the convs halve.
     """
 
     def __init__(self, in_channels: int = 128, widths: tuple[int, ...] = (64, 32), pool: int = 4,
-                 hidden_dim: int = 256, embedding_dim: int = 256, dropout: float = 0.3):
+                 hidden_dim: int = 256, embedding_dim: int = 256, dropout: float = 0.3,
+                 stride_axis: str = "W"):
         super().__init__()
+        check_option("TemporalIdentityHead", "head_stride_axis", stride_axis, ("W", "H"))
+        stride = (1, 1, 2) if stride_axis == "W" else (1, 2, 1)  # (T, H, W)
         layers: list[nn.Module] = []
         chans = (in_channels, *widths)
         for cin, cout in itertools.pairwise(chans):
-            layers += [nn.Conv3d(cin, cout, 3, stride=(1, 2, 1), padding=1, bias=False),
+            layers += [nn.Conv3d(cin, cout, 3, stride=stride, padding=1),
                        nn.BatchNorm3d(cout), nn.ReLU(inplace=True)]
         self.convs = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool3d((1, pool, pool))
@@ -411,53 +523,78 @@ def frame_differences(features: Tensor) -> Tensor:
     return features[:, 1:] - features[:, :-1]
 
 
-class FrameEncoderMethod(Method):
-    """A per-frame backbone, one of the four input conditions, the temporal identity head.
+def zscore_clips(clips: Tensor, eps: float = ZSCORE_EPS) -> Tensor:
+    """Each clip of (B, ...) to zero mean and unit std over all its values (frames and pixels).
 
-    Subclasses set ``self.backbone`` (frames (N, 1, 128, 128) -> maps (N, C, h, w)) and
-    ``self.head`` in ``__init__``.  Time is folded into the batch: the backbone runs once on all
-    B*T' frames.  A subclass with a class attribute ``fixed_condition`` fixes the condition (the
-    registry's per-condition names); a config naming another one is an error.
+    The std is the unbiased one (torch's default, as the reference); ``eps`` is added to it.
+    """
+    dims = tuple(range(1, clips.ndim))
+    std, mean = torch.std_mean(clips, dim=dims, keepdim=True)
+    return (clips - mean) / (std + eps)
+
+
+class FrameEncoderMethod(Method):
+    """A per-frame backbone, one of the four input conditions, an identity head.
+
+    Subclasses set ``self.backbone`` (frames (N, 1, 128, 128) -> per-frame features (N, ...))
+    and ``self.head`` in ``__init__``; their Config has ``condition`` and ``clip_norm``.  The
+    default :meth:`to_head` stacks per-frame maps (N, C, h, w) into a (B, C, T', h, w) motion
+    tensor for :class:`TemporalIdentityHead`; a subclass with another head overrides it (and
+    :meth:`before_differencing` to change what featdiff subtracts).
     """
 
     input_kind = InputKind.FRAMES
-    fixed_condition: ClassVar[str | None] = None
     backbone: nn.Module
-    head: TemporalIdentityHead
+    head: nn.Module
 
     def __init__(self, config=None):
         super().__init__(config)
-        cond = self.config.condition
-        if cond not in CONDITIONS:
-            raise ValueError(f"condition must be one of {', '.join(CONDITIONS)}; got {cond!r}")
-        if self.fixed_condition is not None and cond != self.fixed_condition:
-            raise ValueError(f"{type(self).__name__} is the {self.fixed_condition!r} condition; "
-                             f"config says {cond!r} (use the method registered for {cond!r})")
+        name = type(self).__name__
+        check_option(name, "condition", self.config.condition, CONDITIONS,
+                     "each condition is its own registered method, e.g. f5c_static")
+        check_option(name, "clip_norm", self.config.clip_norm, CLIP_NORMS)
 
     def backbone_input(self, clips: Tensor) -> Tensor:
-        """(B, T, 1, H, W) clips -> (B, T', 1, H, W) frames the backbone encodes."""
+        """(B, T, 1, H, W) clips in [0, 1] -> the (B, T', 1, H, W) frames the backbone encodes.
+
+        The clip is normalised first (``clip_norm``), then the condition picks or differences
+        its frames.
+        """
         if clips.ndim != 5 or clips.shape[2] != 1:
             raise ValueError(f"{type(self).__name__} expects (B, T, 1, H, W) grayscale clips, "
                              f"got {tuple(clips.shape)}")
         t = clips.shape[1]
         cond = self.config.condition
         if cond in ("featdiff", "pixeldiff") and t < 2:
-            raise ValueError(f"condition {cond!r} needs at least 2 frames per clip, got {t}")
+            raise ValueError(f"condition {cond!r} needs at least 2 frames per clip, got {t}; "
+                             "use a longer clip (--train clip_length=...)")
+        if self.config.clip_norm == "zscore":
+            clips = zscore_clips(clips)
         if cond == "static":
             return clips[:, t // 2: t // 2 + 1]
         if cond == "pixeldiff":
             return frame_differences(clips)
         return clips
 
-    def head_input(self, clips: Tensor) -> Tensor:
-        """(B, T, 1, H, W) clips -> the (B, C, T', h, w) tensor the temporal head receives."""
-        frames = self.backbone_input(clips)
+    def encode_frames(self, frames: Tensor) -> Tensor:
+        """(B, T', 1, H, W) -> (B, T', ...) per-frame features: one backbone call on all frames."""
         b, t = frames.shape[:2]
-        maps = self.backbone(frames.reshape(b * t, *frames.shape[2:]))
-        maps = maps.unflatten(0, (b, t))  # (B, T', C, h, w)
+        return self.backbone(frames.flatten(0, 1)).unflatten(0, (b, t))
+
+    def before_differencing(self, features: Tensor) -> Tensor:
+        """What featdiff subtracts, from (B, T, ...) per-frame features: here they themselves."""
+        return features
+
+    def to_head(self, features: Tensor) -> Tensor:
+        """(B, T', C, h, w) per-frame maps -> the (B, C, T', h, w) tensor the head receives."""
+        return features.transpose(1, 2)  # channels-last maps give channels-last-3d strides here
+
+    def head_input(self, clips: Tensor) -> Tensor:
+        """(B, T, 1, H, W) clips in [0, 1] -> what the head receives."""
+        features = self.encode_frames(self.backbone_input(clips))
         if self.config.condition == "featdiff":
-            maps = frame_differences(maps)
-        return maps.transpose(1, 2)  # channels-last maps give channels-last-3d strides here
+            features = frame_differences(self.before_differencing(features))
+        return self.to_head(features)
 
     def embed(self, clips: Tensor) -> Tensor:
         return self.head(self.head_input(clips))
@@ -471,88 +608,71 @@ class FrameEncoderMethod(Method):
 
 
 class F5CMethod(FrameEncoderMethod):
-    """F5C backbone + input condition + temporal identity head (paper Sec. III, Table I)."""
+    """F5C backbone + input condition + temporal identity head (paper Sec. III, Table I).
+
+    Defaults are the reference code's; the paper text's readings are options (module docstring).
+    """
 
     @dataclass(frozen=True)
     class Config:
-        condition: str = "featdiff"  # featdiff | pixeldiff | rawfeat | static (Table VI)
+        condition: str = "featdiff"  # featdiff | pixeldiff | rawfeat | static: set by the spec
         embedding_dim: int = 256
-        knn_k: int = 4  # ccc graph neighbours (Table I)
+        knn_k: int = 4  # ccc graph size (Table I; maxrel: self + 3 others, edgeconv: 4 others)
+        ccc: str = "maxrel"  # reference: parameter-free; "edgeconv": the text's learned aggregation
+        fusion: bool = False  # reference: fcc branches concatenated; True: + the text's 1x1 conv
         meta_kernel: int = 32  # fcc meta-kernel length, cropped to the 16x16 map (Sec. III-B)
-        dropout: float = 0.3  # head MLP dropout (Sec. III-D)
-        temperature: float = 0.07  # SupCon (Table I)
         stem_widths: tuple[int, ...] = (8, 32, 64, 128)  # ConvStack channels (Sec. III-B)
+        stem_paddings: tuple[int, ...] = (0, 0, 1, 0)  # reference, as MOL: 128 -> 63 -> 31 -> 16
         head_widths: tuple[int, ...] = (64, 32)  # Conv3d channels of the head (Sec. III-D)
         head_pool: int = 4  # pooled map 4x4 -> 32*4*4 = 512 features (Sec. III-D)
+        head_stride_axis: str = "W"  # reference: its (H, W, T) tensor strides W; "H": the text
         hidden_dim: int = 256  # head MLP 512 -> 256 -> 256 (Sec. III-D)
+        dropout: float = 0.3  # head MLP dropout (Sec. III-D)
+        clip_norm: str = "zscore"  # reference: each clip z-scored; "none": frames in [0, 1]
+        batchnorm_per_step: bool = True  # reference: in training one backbone call per step
+        temperature: float = 0.07  # SupCon (Table I)
 
     def __init__(self, config: F5CMethod.Config | None = None):
         super().__init__(config)
         c = self.config
-        self.backbone = F5CBackbone(1, tuple(c.stem_widths), c.meta_kernel, c.knn_k)
+        check_flag("F5CMethod", "fusion", c.fusion)
+        check_flag("F5CMethod", "batchnorm_per_step", c.batchnorm_per_step)
+        self.backbone = F5CBackbone(1, tuple(c.stem_widths), tuple(c.stem_paddings), c.meta_kernel,
+                                    c.knn_k, c.ccc, c.fusion)
         self.head = TemporalIdentityHead(self.backbone.out_channels, tuple(c.head_widths),
-                                         c.head_pool, c.hidden_dim, c.embedding_dim, c.dropout)
+                                         c.head_pool, c.hidden_dim, c.embedding_dim, c.dropout,
+                                         c.head_stride_axis)
 
-
-class F5CFeatDiff(F5CMethod):
-    """F5C + inter-frame feature differencing (proposed; Table VI: 0.877 overall AUC)."""
-
-    fixed_condition = "featdiff"
-
-    @dataclass(frozen=True)
-    class Config(F5CMethod.Config):
-        condition: str = "featdiff"
-
-
-class F5CPixelDiff(F5CMethod):
-    """F5C on pixel differences I_{t+1} - I_t (Table VI: 0.861)."""
-
-    fixed_condition = "pixeldiff"
-
-    @dataclass(frozen=True)
-    class Config(F5CMethod.Config):
-        condition: str = "pixeldiff"
-
-
-class F5CRawFeat(F5CMethod):
-    """F5C per-frame features, no differencing (Table VI: 0.649)."""
-
-    fixed_condition = "rawfeat"
-
-    @dataclass(frozen=True)
-    class Config(F5CMethod.Config):
-        condition: str = "rawfeat"
-
-
-class F5CStatic(F5CMethod):
-    """F5C on the centre frame only (Table VI: 0.610)."""
-
-    fixed_condition = "static"
-
-    @dataclass(frozen=True)
-    class Config(F5CMethod.Config):
-        condition: str = "static"
+    def encode_frames(self, frames: Tensor) -> Tensor:
+        """Per-frame maps; in training with ``batchnorm_per_step`` one backbone call per time step
+        (BatchNorm statistics of that step's B frames, as the reference's loop over t)."""
+        if not (self.training and self.config.batchnorm_per_step) or frames.shape[1] == 1:
+            return super().encode_frames(frames)
+        return torch.stack([self.backbone(frames[:, s]) for s in range(frames.shape[1])], dim=1)
 
 
 __all__ = [
+    "CCC_KINDS",
+    "CLIP_NORMS",
     "CONDITIONS",
-    "ChannelCorrespondenceConv",
+    "ZSCORE_EPS",
     "CircularBranch",
     "ConvStack",
+    "EdgeConvCorrespondence",
     "F5CBackbone",
-    "F5CFeatDiff",
     "F5CMethod",
-    "F5CPixelDiff",
-    "F5CRawFeat",
-    "F5CStatic",
     "FrameEncoderMethod",
     "FullyConnectedConv",
+    "MaxRelativeCorrespondence",
     "TemporalIdentityHead",
     "channels_last",
+    "check_flag",
+    "check_option",
     "circulant",
     "circular_conv",
     "frame_differences",
     "gather_positions",
     "knn_positions",
     "neighbour_max",
+    "zscore_clips",
 ]

@@ -1,4 +1,5 @@
-"""F5C: backbone shapes, fcc / ccc semantics, the four input conditions, parameter budget."""
+"""F5C as the paper's public code computes it: ConvStack, fcc, ccc, clip z-score, head, conditions,
+and the exact parameter count of every variant (the paper text's readings are options)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ import torch
 import torch.nn.functional as F
 from avbench_methods.f5c import (
     CONDITIONS,
-    ChannelCorrespondenceConv,
+    ZSCORE_EPS,
     CircularBranch,
     ConvStack,
+    EdgeConvCorrespondence,
     F5CBackbone,
-    F5CFeatDiff,
     F5CMethod,
-    F5CStatic,
     FullyConnectedConv,
+    MaxRelativeCorrespondence,
     TemporalIdentityHead,
     circular_conv,
     frame_differences,
     knn_positions,
+    zscore_clips,
 )
 
 
@@ -28,26 +30,37 @@ def clips_of(b: int, t: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(b, t, 1, 128, 128, generator=torch.Generator().manual_seed(seed))
 
 
+def f5c(**overrides) -> F5CMethod:
+    return F5CMethod.from_overrides(overrides)
+
+
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
 # --- ConvStack --------------------------------------------------------------------------------
 
 
-def test_convstack_maps_128_to_128x16x16_with_exact_halvings():
+def test_convstack_maps_128_to_128x16x16_with_the_reference_paddings_and_biases():
     stack = ConvStack()
     x = torch.rand(3, 1, 128, 128)
     sizes = []
     for unit in stack:
         x = unit(x)
         sizes.append(tuple(x.shape[1:]))
-    assert sizes == [(8, 64, 64), (32, 32, 32), (64, 16, 16), (128, 16, 16)]
+    assert sizes == [(8, 63, 63), (32, 31, 31), (64, 16, 16), (128, 16, 16)]
     convs = [unit[0] for unit in stack]
     assert [c.kernel_size[0] for c in convs] == [4, 3, 2, 1]
     assert [c.stride[0] for c in convs] == [2, 2, 2, 1]
+    assert [c.padding[0] for c in convs] == [0, 0, 1, 0]
+    assert all(c.bias is not None for c in convs)
+    assert n_params(stack) == 19_512
 
 
 # --- fcc --------------------------------------------------------------------------------------
 
 
-def reference_circular_conv_nchw(x: torch.Tensor, kernel: torch.Tensor, axis: int) -> torch.Tensor:
+def padded_depthwise_conv(x: torch.Tensor, kernel: torch.Tensor, axis: int) -> torch.Tensor:
     """MOL's way: depthwise conv on the input with its first S-1 rows/columns appended."""
     c = x.shape[1]
     if axis == 2:
@@ -63,7 +76,7 @@ def test_circular_conv_matches_padded_depthwise_conv(axis):
     kernel = torch.randn(5, size, generator=g)
     z = x.permute(1, 2, 0, 3).contiguous()  # channel-major (C, H, N, W)
     got = circular_conv(z, kernel, axis).permute(2, 0, 1, 3)
-    want = reference_circular_conv_nchw(x, kernel, 2 if axis == "H" else 3)
+    want = padded_depthwise_conv(x, kernel, 2 if axis == "H" else 3)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
@@ -81,6 +94,30 @@ def test_fcc_crops_meta_kernels_and_encodings_to_their_first_taps():
     assert not torch.allclose(branch(z), before)
 
 
+def test_fcc_output_is_the_concatenation_of_its_two_residual_branches():
+    torch.manual_seed(0)
+    fcc = FullyConnectedConv(128).eval()
+    assert fcc.fuse is None and n_params(fcc) == 16_896
+    x = torch.randn(2, 128, 16, 16)
+    z = x.permute(1, 2, 0, 3).contiguous()  # channel-major (C, H, N, W)
+    want = torch.cat([fcc.branch_hw(z[:64]), fcc.branch_wh(z[64:])]).permute(2, 0, 1, 3)
+    torch.testing.assert_close(fcc(x), want, rtol=0, atol=0)
+    fused = FullyConnectedConv(128, fusion=True)  # the paper text's 1x1 conv + BN + ReLU
+    assert n_params(fused) - n_params(fcc) == 128 * 128 + 2 * 128
+    assert bool((fused.eval()(x) >= 0).all())  # ends in the fusion's ReLU
+
+
+def test_fcc_initialises_encodings_and_biases_standard_normal_as_the_reference():
+    torch.manual_seed(0)
+    fcc = FullyConnectedConv(128)
+    pos = torch.cat([b.pos.flatten() for b in (fcc.branch_hw, fcc.branch_wh)])  # 8,192 values
+    bias = torch.cat([b.bias.flatten() for b in (fcc.branch_hw, fcc.branch_wh)])  # 256 values
+    assert 0.97 < pos.std().item() < 1.03 and abs(pos.mean().item()) < 0.03
+    assert 0.85 < bias.std().item() < 1.15
+    kernels = torch.cat([b.kernel.flatten() for b in (fcc.branch_hw, fcc.branch_wh)])
+    assert kernels.abs().max().item() <= 1 / math.sqrt(32)  # a 32-tap depthwise Conv2d's default
+
+
 def test_fcc_preserves_shape_and_has_a_global_receptive_field():
     fcc = FullyConnectedConv(128, meta_kernel=32).eval()
     x = torch.randn(2, 128, 16, 16)
@@ -94,41 +131,80 @@ def test_fcc_preserves_shape_and_has_a_global_receptive_field():
 
 
 def test_fcc_rejects_maps_larger_than_the_meta_kernel():
-    with pytest.raises(ValueError, match="meta-kernel"):
+    with pytest.raises(ValueError, match=r"meta-kernel \(8\) is shorter than the feature map \(16\); "
+                                         r"raise it with --set meta_kernel=16"):
         FullyConnectedConv(8, meta_kernel=8)(torch.randn(1, 8, 16, 16))
 
 
 # --- ccc --------------------------------------------------------------------------------------
 
 
-def test_knn_uses_cosine_similarity_excludes_self_and_finds_the_known_neighbours():
+def test_knn_uses_cosine_similarity_and_excludes_or_leads_with_self():
     # Five positions (a 1x5 map) on rays at 0, 10, 30, 100, 180 degrees with very different
     # lengths: cosine similarity depends on the angle only (Euclidean distance would not).
     angles = torch.tensor([0.0, 10.0, 30.0, 100.0, 180.0]) * math.pi / 180
     lengths = torch.tensor([1.0, 5.0, 0.2, 3.0, 2.0])
-    vecs = torch.stack([angles.cos(), angles.sin()], 1) * lengths[:, None]  # (P, C=2)
-    fmap = vecs.T.reshape(1, 2, 1, 5)  # (N, C, H, W)
-    idx = ChannelCorrespondenceConv(2, k=2).neighbours(fmap)[0]
-    assert idx.tolist() == [[1, 2], [0, 2], [1, 0], [2, 4], [3, 2]]
+    vecs = (torch.stack([angles.cos(), angles.sin()], 1) * lengths[:, None])[None]  # (1, P, 2)
+    assert knn_positions(vecs, 2)[0].tolist() == [[1, 2], [0, 2], [1, 0], [2, 4], [3, 2]]
+    assert knn_positions(vecs, 3, include_self=True)[0].tolist() == [
+        [0, 1, 2], [1, 0, 2], [2, 1, 0], [3, 2, 4], [4, 3, 2]]
 
 
-def test_knn_returns_exactly_k_distinct_neighbours_never_self():
+def test_knn_keeps_self_in_or_out_even_when_all_similarities_tie():
+    same = torch.ones(1, 6, 3)  # every position parallel to every other one
+    assert not bool((knn_positions(same, 4) == torch.arange(6).view(1, 6, 1)).any())
+    assert knn_positions(same, 4, include_self=True)[0, :, 0].tolist() == list(range(6))
     x = torch.randn(3, 16, 8)
-    idx = knn_positions(x, 4)
-    assert idx.shape == (3, 16, 4)
-    own = torch.arange(16).view(1, 16, 1)
-    assert not bool((idx == own).any())
-    assert all(len(set(row)) == 4 for row in idx.reshape(-1, 4).tolist())
-    # Even when every position is identical (all similarities tie), self stays excluded.
-    same = knn_positions(torch.ones(1, 6, 3), 4)
-    assert not bool((same == torch.arange(6).view(1, 6, 1)).any())
-    with pytest.raises(ValueError, match="k must be"):
+    assert all(len(set(row)) == 4 for row in knn_positions(x, 4).reshape(-1, 4).tolist())
+    with pytest.raises(ValueError, match=r"k must be in \[1, 15\] for 16 positions \(self excluded\)"):
         knn_positions(x, 16)
+    assert knn_positions(x, 16, include_self=True).shape == (3, 16, 16)
 
 
-def test_ccc_is_edgeconv_with_max_over_the_k_neighbours():
+def test_ccc_known_answer_on_a_hand_computed_map():
+    # A 2x3 map of 2-channel vectors, row-major a b c / e d g; with k = 2 each position's
+    # neighbourhood is itself and its most cosine-similar other position:
+    # a<->b (0.894), c<->e (0.949), d<->g (0.8).  out_i = x_i + ReLU(x_i + max_j (x_j - x_i)).
+    a, b, c, e, d, g = (3, 0), (2, 1), (0, 2), (-1, 3), (-1, -2), (-2, -1)
+    fmap = torch.tensor([[a, b, c], [e, d, g]], dtype=torch.float32).permute(2, 0, 1)[None]
+    out = MaxRelativeCorrespondence(k=2)(fmap)
+    want = [[(6, 1), (5, 2), (0, 5)],  # a + (3, 1), b + (3, 1), c + (0, 3)
+            [(-1, 6), (-1, -2), (-2, -1)]]  # e + (0, 3); d and g: max (-1, -1) -> ReLU 0
+    assert out[0].permute(1, 2, 0).tolist() == [[list(v) for v in row] for row in want]
+
+
+def test_ccc_of_a_constant_map_adds_its_positive_part_and_has_no_weights():
+    ccc = MaxRelativeCorrespondence(k=4)
+    assert n_params(ccc) == 0
+    fmap = torch.tensor([2.0, -0.5, 0.0]).view(1, 3, 1, 1).expand(2, 3, 16, 16)
+    want = torch.tensor([4.0, -0.5, 0.0]).view(1, 3, 1, 1).expand(2, 3, 16, 16)
+    assert torch.equal(ccc(fmap), want)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_ccc_is_the_max_relative_formula_over_self_and_the_3_most_similar_positions(grad):
+    x = torch.randn(2, 6, 4, 3, generator=torch.Generator().manual_seed(0), requires_grad=grad)
+    with torch.set_grad_enabled(grad):
+        got = MaxRelativeCorrespondence(k=4)(x)
+    want = torch.empty_like(x)
+    for n in range(2):  # the definition, one position at a time
+        pts = x[n].detach().flatten(1).T  # (P, C)
+        unit = F.normalize(pts, dim=1)
+        for i in range(pts.shape[0]):
+            sim = unit @ unit[i]
+            sim[i] = 2.0  # self is always in
+            nbrs = sim.topk(4).indices
+            rel = (pts[nbrs] - pts[i]).amax(0)
+            want[n, :, i // 3, i % 3] = pts[i] + F.relu(pts[i] + rel)
+    torch.testing.assert_close(got.detach(), want, atol=1e-6, rtol=1e-6)
+    if grad:
+        got.sum().backward()
+        assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_edgeconv_ccc_option_is_edgeconv_with_max_over_the_k_other_neighbours():
     torch.manual_seed(0)
-    ccc = ChannelCorrespondenceConv(5, k=3)
+    ccc = EdgeConvCorrespondence(5, k=3)
     x = torch.randn(2, 5, 4, 3)
     got = ccc(x)
     assert got.shape == x.shape
@@ -145,13 +221,46 @@ def test_ccc_is_edgeconv_with_max_over_the_k_neighbours():
 
 
 def test_backbone_and_blocks_preserve_the_16x16_map():
-    net = F5CBackbone()
-    x = torch.rand(2, 1, 128, 128)
-    maps = net.stem(x)
-    assert maps.shape == (2, 128, 16, 16)
-    assert net.fcc(maps).shape == maps.shape
-    assert net.ccc(maps).shape == maps.shape
-    assert net(x).shape == (2, 128, 16, 16)
+    for ccc in ("maxrel", "edgeconv"):
+        net = F5CBackbone(ccc=ccc)
+        x = torch.rand(2, 1, 128, 128)
+        maps = net.stem(x)
+        assert maps.shape == (2, 128, 16, 16)
+        assert net.fcc(maps).shape == maps.shape
+        assert net.ccc(maps).shape == maps.shape
+        assert net(x).shape == (2, 128, 16, 16)
+
+
+# --- clip normalisation -----------------------------------------------------------------------
+
+
+def test_clips_are_z_scored_over_all_their_frames_and_pixels_before_the_backbone():
+    clips = clips_of(2, 5)
+    frames = f5c(condition="rawfeat").backbone_input(clips)
+    for b in range(2):
+        flat = clips[b].flatten().double()
+        mean, std = flat.mean(), flat.std()  # unbiased, as torch's default
+        want = (clips[b].double() - mean) / (std + ZSCORE_EPS)
+        torch.testing.assert_close(frames[b], want.float(), atol=1e-6, rtol=1e-6)
+        assert abs(frames[b].mean().item()) < 1e-5 and abs(frames[b].std().item() - 1) < 1e-4
+    assert torch.equal(f5c(condition="rawfeat", clip_norm="none").backbone_input(clips), clips)
+
+
+def test_a_uniform_clip_becomes_zeros_and_embeds_finitely():
+    grey = torch.full((2, 3, 1, 128, 128), 0.4)
+    assert torch.equal(zscore_clips(grey), torch.zeros_like(grey))
+    with torch.no_grad():
+        emb = f5c(condition="rawfeat").eval().embed(grey)
+    assert torch.isfinite(emb).all()
+
+
+def test_pixeldiff_differences_and_static_picks_frames_of_the_z_scored_clip():
+    clips = clips_of(2, 5)
+    z = zscore_clips(clips)
+    torch.testing.assert_close(f5c(condition="pixeldiff").backbone_input(clips),
+                               z[:, 1:] - z[:, :-1], rtol=0, atol=0)
+    torch.testing.assert_close(f5c(condition="static").backbone_input(clips), z[:, 2:3],
+                               rtol=0, atol=0)
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -169,7 +278,7 @@ def test_frame_differences_of_identical_features_are_exactly_zero():
 @pytest.mark.parametrize("train", [False, True])
 def test_featdiff_head_input_is_exactly_zero_for_still_clips(train):
     torch.manual_seed(0)
-    model = F5CFeatDiff().train(train)
+    model = f5c().train(train)
     still = clips_of(2, 1).expand(2, 4, 1, 128, 128)
     head_in = model.head_input(still)
     assert head_in.shape == (2, 128, 3, 16, 16)
@@ -178,7 +287,7 @@ def test_featdiff_head_input_is_exactly_zero_for_still_clips(train):
 
 def test_still_clips_of_different_content_get_identical_featdiff_embeddings():
     torch.manual_seed(0)
-    model = F5CFeatDiff().eval()
+    model = f5c().eval()
     still = clips_of(2, 1, seed=3).expand(2, 4, 1, 128, 128)  # two faces, both motionless
     assert not torch.equal(still[0], still[1])
     with torch.no_grad():
@@ -188,9 +297,9 @@ def test_still_clips_of_different_content_get_identical_featdiff_embeddings():
     assert not torch.allclose(emb[0], moving[0])
 
 
-def test_static_uses_only_the_centre_frame():
+def test_static_reads_only_the_centre_frame_of_a_clip_in_0_1():
     torch.manual_seed(0)
-    model = F5CStatic().eval()
+    model = f5c(condition="static", clip_norm="none").eval()
     clips = clips_of(2, 5)
     other = clips_of(2, 5, seed=9)
     other[:, 2] = clips[:, 2]  # same centre frame (T // 2 = 2), every other frame different
@@ -199,38 +308,86 @@ def test_static_uses_only_the_centre_frame():
         changed = clips.clone()
         changed[:, 2] = other[:, 0]
         assert not torch.allclose(model.embed(changed), model.embed(clips))
-    assert torch.equal(model.backbone_input(clips_of(1, 4))[:, 0], clips_of(1, 4)[:, 2])
 
 
 @pytest.mark.parametrize("condition, frames_in, steps_out", [
     ("featdiff", 5, 4), ("pixeldiff", 4, 4), ("rawfeat", 5, 5), ("static", 1, 1)])
-def test_condition_inputs_and_time_folded_into_one_backbone_call(condition, frames_in, steps_out):
-    model = F5CMethod.from_overrides({"condition": condition}).eval()
+def test_evaluation_folds_time_into_one_backbone_call(condition, frames_in, steps_out):
+    model = f5c(condition=condition).eval()
     calls = []
     model.backbone.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
-    clips = clips_of(2, 5)
     with torch.no_grad():
-        head_in = model.head_input(clips)
+        head_in = model.head_input(clips_of(2, 5))
     assert calls == [2 * frames_in]  # one call, B * T' frames
     assert head_in.shape == (2, 128, steps_out, 16, 16)
-    if condition == "pixeldiff":
-        assert torch.equal(model.backbone_input(clips), clips[:, 1:] - clips[:, :-1])
 
 
-def test_condition_is_validated_and_fixed_per_registered_class():
+def test_training_runs_the_backbone_once_per_time_step_as_the_reference():
+    torch.manual_seed(0)
+    model = f5c().train()
+    calls = []
+    model.backbone.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    clips = clips_of(3, 5)
+    head_in = model.head_input(clips)
+    assert calls == [3] * 5  # T calls of the B frames of one step
+    first_bn = model.backbone.stem[0][1]
+    assert first_bn.num_batches_tracked.item() == 5  # running averages updated once per step
+    frames = model.backbone_input(clips)  # the same, by hand: BatchNorm statistics per step
+    with torch.no_grad():
+        by_step = torch.stack([model.backbone(frames[:, s]) for s in range(5)], dim=1)
+    torch.testing.assert_close(head_in.detach(), frame_differences(by_step).transpose(1, 2))
+    calls.clear()
+    f5c_all = f5c(batchnorm_per_step=False).train()
+    f5c_all.backbone.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    f5c_all.head_input(clips)
+    assert calls == [15]
+
+
+def test_config_options_are_checked_with_their_fix():
     assert set(CONDITIONS) == {"featdiff", "pixeldiff", "rawfeat", "static"}
-    assert F5CFeatDiff.Config().condition == "featdiff" and F5CStatic.Config().condition == "static"
-    with pytest.raises(ValueError, match="condition must be one of"):
-        F5CMethod.from_overrides({"condition": "flow"})
-    with pytest.raises(ValueError, match="F5CFeatDiff is the 'featdiff' condition"):
-        F5CFeatDiff.from_overrides({"condition": "static"})
+    with pytest.raises(ValueError, match="condition must be one of featdiff, pixeldiff, rawfeat, "
+                                         "static; got 'flow' \\(each condition is its own "
+                                         "registered method, e.g. f5c_static\\)"):
+        f5c(condition="flow")
+    with pytest.raises(ValueError, match=r"F5CMethod: fusion must be True or False; got 'true' "
+                                         r"\(set it with --set fusion=True\)"):
+        f5c(fusion="true")
+    with pytest.raises(ValueError, match=r"ccc must be one of maxrel, edgeconv; got 'gcn'"):
+        f5c(ccc="gcn")
+    with pytest.raises(ValueError, match=r"head_stride_axis must be one of W, H; got 'T'"):
+        f5c(head_stride_axis="T")
+    with pytest.raises(ValueError, match=r"clip_norm must be one of zscore, none; got 'minmax'"):
+        f5c(clip_norm="minmax")
     with pytest.raises(ValueError, match="at least 2 frames"):
-        F5CFeatDiff().embed(clips_of(1, 1))
+        f5c().embed(clips_of(1, 1))
     with pytest.raises(ValueError, match=r"\(B, T, 1, H, W\)"):
-        F5CFeatDiff().embed(torch.rand(1, 4, 128, 128))
+        f5c().embed(torch.rand(1, 4, 128, 128))
 
 
-# --- head and parameter budget ----------------------------------------------------------------
+# --- head -------------------------------------------------------------------------------------
+
+
+def test_head_strides_w_and_equals_the_reference_layer_on_its_h_w_t_tensor():
+    torch.manual_seed(0)
+    head = TemporalIdentityHead().eval()
+    assert [m.stride for m in head.convs if isinstance(m, torch.nn.Conv3d)] == [(1, 1, 2)] * 2
+    assert all(m.bias is not None for m in head.convs if isinstance(m, torch.nn.Conv3d))
+    x = torch.randn(2, 128, 3, 16, 16)  # (B, C, T, H, W)
+    assert head.convs(x).shape == (2, 32, 3, 16, 4)  # W halved twice, H kept
+    # The reference stacks (B, C, H, W, T), convolves with stride (1, 2, 1), pools to (4, 4, 1).
+    y = x.permute(0, 1, 3, 4, 2)
+    for i in (0, 3):
+        conv, bn = head.convs[i], head.convs[i + 1]
+        y = F.relu(bn(F.conv3d(y, conv.weight.permute(0, 1, 3, 4, 2), conv.bias, stride=(1, 2, 1),
+                               padding=1)))
+    y = F.adaptive_avg_pool3d(y, (4, 4, 1)).squeeze(-1).flatten(1)
+    torch.testing.assert_close(head(x), F.normalize(head.mlp(y), dim=1), atol=1e-5, rtol=1e-5)
+
+
+def test_head_stride_axis_h_is_the_paper_texts_reading():
+    head = TemporalIdentityHead(stride_axis="H")
+    assert head.convs(torch.randn(2, 128, 3, 16, 16)).shape == (2, 32, 3, 4, 16)
+    assert f5c(head_stride_axis="H").head.convs[0].stride == (1, 2, 1)
 
 
 @pytest.mark.parametrize("shape", [(2, 128, 3, 16, 16), (2, 512, 1, 4, 4), (2, 64, 2, 8, 12)])
@@ -242,15 +399,19 @@ def test_head_accepts_any_width_length_and_map_size(shape):
     torch.testing.assert_close(out.norm(dim=1), torch.ones(2))
 
 
-def test_parameter_counts_are_near_the_paper():
-    counts = F5CFeatDiff().parameter_counts()
-    blocks = F5CFeatDiff().backbone
-    parts = {name: sum(p.numel() for p in getattr(blocks, name).parameters())
-             for name in ("stem", "fcc", "ccc")}
-    print(f"\nF5C parameters: total {counts['total']:,} = backbone {counts['backbone']:,} "
-          f"(ConvStack {parts['stem']:,}, fcc {parts['fcc']:,}, ccc {parts['ccc']:,}) "
-          f"+ head {counts['head']:,}; paper: 0.53 M = 0.06 M + 0.47 M")
-    assert counts["total"] == counts["backbone"] + counts["head"]
-    assert 450_000 <= counts["total"] <= 620_000
-    assert 460_000 <= counts["head"] <= 480_000  # paper: 0.47 M
-    assert 40_000 <= parts["fcc"] + parts["ccc"] <= 80_000  # MOL's "F5C block"; paper: 0.06 M
+# --- parameter counts -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, stem, fcc, ccc, total", [
+    ({}, 19_512, 16_896, 0, 510_296),  # the reference's 526,808 less its unused 16,512-weight Linear
+    ({"fusion": True}, 19_512, 33_536, 0, 526_936),
+    ({"ccc": "edgeconv"}, 19_512, 16_896, 32_896, 543_192),
+    ({"ccc": "edgeconv", "fusion": True}, 19_512, 33_536, 32_896, 559_832),  # the text's reading
+])
+def test_exact_parameter_counts_of_each_variant(overrides, stem, fcc, ccc, total):
+    for condition in CONDITIONS:
+        model = f5c(condition=condition, **overrides)
+        parts = {name: n_params(getattr(model.backbone, name)) for name in ("stem", "fcc", "ccc")}
+        assert parts == {"stem": stem, "fcc": fcc, "ccc": ccc}
+        assert model.parameter_counts() == {"backbone": stem + fcc + ccc, "head": 473_888,
+                                            "total": total}

@@ -7,6 +7,7 @@ import torch
 
 from avbench.method import Method, check_embeddings
 from avbench.registry import load_registry
+from avbench.runner import build_method
 from avbench.specs import InputKind
 
 FRAME_METHODS = sorted(s.name for s in load_registry().methods if s.input == InputKind.FRAMES)
@@ -36,7 +37,7 @@ def test_method_builds_embeds_and_backpropagates(name):
     cls = spec.load()
     assert issubclass(cls, Method) and cls.input_kind == spec.input
     torch.manual_seed(0)
-    method = cls.from_overrides()  # paper defaults
+    method = build_method(spec)  # paper defaults and the spec's variant (e.g. its condition)
     clips = _inputs(spec.input)
 
     method.eval()
