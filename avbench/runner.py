@@ -426,7 +426,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     import torch
 
     from avbench.embed import embed_videos
-    from avbench.evaluation import verification_pairs
+    from avbench.evaluation import evaluation_pairs, select_videos
     from avbench.metrics import summarize
     from avbench.results import ResultRow
     from avbench.scores import PendingScoreFiles, score_table
@@ -434,9 +434,10 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
 
     req, index = plan.request, plan.index
     lead = fabric.global_rank == 0
-    train = index.select("train", cell.train_generators)
-    val = index.select("val", cell.train_generators)
-    tests = {ev.name: index.select("test", ev.generators) for ev in cell.evals}
+    # Real videos join only where the protocol asks (avbench.evaluation: originals).
+    train = select_videos(index, "train", cell.train_generators, cell.originals)
+    val = select_videos(index, "val", cell.train_generators, cell.originals)
+    tests = {ev.name: select_videos(index, "test", ev.generators, ev.originals) for ev in cell.evals}
     needed = pd.concat([train, val, *tests.values()])
     needed = needed[~needed.index.duplicated()]
     with fabric.rank_zero_first():  # rank 0 fills the caches; the others then read them
@@ -470,7 +471,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     try:
         for ev in cell.evals:
             test = tests[ev.name]
-            pairs = verification_pairs(test)
+            pairs, pairing = evaluation_pairs(test, ev)
             if pairs["label"].nunique() != 2:
                 raise DatasetError(
                     f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
@@ -499,7 +500,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
             # What the numbers rest on, so nothing left out goes unrecorded.
             metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
                                "videos_unusable": int(unusable), "train_videos": len(train),
-                               "val_videos": len(val), "test_videos": len(test)}
+                               "val_videos": len(val), "test_videos": len(test), **pairing}
             rows.append(ResultRow(
                 method=plan.method.name, protocol=plan.protocol.name,
                 protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,

@@ -10,6 +10,7 @@ when that one entry is used.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -52,7 +53,7 @@ class _Spec:
     summary: str
     factory: str | Any
     aliases: tuple[str, ...] = ()
-    citation: str = ""
+    citation: str = ""  # a key of avbench.citations (or free text, for third-party plugins)
     # Filled in by the registry: the plugin (entry point name) that registered it.
     plugin: str = field(default="", compare=False)
 
@@ -107,10 +108,18 @@ class MethodSpec(_Spec):
 
 @dataclass(frozen=True)
 class EvalGroup:
-    """One evaluation of a trained model: the test videos of these generators."""
+    """One evaluation of a trained model: the test videos of these generators.
+
+    ``originals``: the test split's real videos join as self videos of their identity
+    (the reference evaluation's way; :func:`avbench.evaluation.select_videos`).
+    ``drop_shared_driving_video``: positive pairs whose two videos were made from the
+    same driving video are left out (:func:`avbench.evaluation.shares_driving_video`).
+    """
 
     name: str
     generators: tuple[str, ...]
+    originals: bool = False
+    drop_shared_driving_video: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,30 +127,46 @@ class Cell:
     """One trained model of a protocol and the evaluations made with it.
 
     ``clip_length`` None means the run profile's clip length (paper: T = 64).
+    ``originals``: the train and validation splits' real videos join as self videos of
+    their identity (see :class:`EvalGroup`).
     """
 
     name: str
     train_generators: tuple[str, ...]
     evals: tuple[EvalGroup, ...]
     clip_length: int | None = None
+    originals: bool = False
 
 
 @dataclass(frozen=True)
 class ProtocolSpec(_Spec):
     """An evaluation protocol, as metadata plus a pure function that plans its cells.
 
-    ``factory`` resolves to ``cells(generators: Sequence[str]) -> list[Cell]`` given
-    the generators of the dataset in use.  ``version`` changes whenever the
-    protocol changes what it measures; results of different versions are never mixed.
+    ``factory`` resolves to ``cells(generators: Sequence[str], **params) -> list[Cell]``
+    given the generators of the dataset in use.  ``params`` are keyword arguments for
+    it, so a variant of a protocol is one more spec with other parameters (timm's
+    ``model_args``), not another function; a variant has its own name, which every
+    stored row and run key carries.  ``version`` changes whenever the protocol
+    changes what it measures; results of different versions are never mixed.
     """
 
     version: str = "1"
     main_score: str = "mean_target_auc"
     higher_is_better: bool = True
+    params: tuple[tuple[str, Any], ...] = ()
 
     def cells(self, generators: Sequence[str]) -> list[Cell]:
-        plan: Callable[[Sequence[str]], list[Cell]] = self.load()
-        return list(plan(tuple(generators)))
+        from avbench.errors import PluginError
+
+        plan: Callable[..., list[Cell]] = self.load()
+        params = dict(self.params)
+        try:
+            inspect.signature(plan).bind(tuple(generators), **params)
+        except TypeError as exc:
+            raise PluginError(f"protocol {self.name!r} (plugin {self.plugin!r}): its factory "
+                              f"{self.factory!r} does not accept params {params} ({exc}); fix the "
+                              "spec's params or the factory's signature") from None
+        return list(plan(tuple(generators), **params))
 
 
 @dataclass(frozen=True)

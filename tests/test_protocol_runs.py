@@ -95,3 +95,34 @@ def test_a_training_that_cannot_go_on_names_method_cell_and_seed(tiny_synthetic,
     assert str(caught.value) == ("method 'f5c_featdiff', protocol overall, cell all, seed 3: 20 optimiser "
                                  "steps in a row were skipped in epoch 1 (up to step 20)")
     assert len(store) == 0  # nothing of the cell was stored
+
+
+def test_originals_are_kept_the_reference_way_end_to_end(tiny_synthetic, tmp_path):
+    from avbench.evaluation import select_videos
+
+    reg = load_registry()
+    plan = plan_run(reg, RunRequest(method="f5c_featdiff", protocol="overall_originals", device="cpu",
+                                    profile="smoke", data=f"synthetic:{tiny_synthetic}"))
+    store = ResultsStore(tmp_path / "results.sqlite")
+    rows = [r for o in execute(plan, store=store, cache_dir=tmp_path / "cache") for r in o.rows]
+    assert [(r.protocol, r.cell, r.test_group) for r in rows] == [
+        ("overall_originals", "all", "all"), ("overall_originals", "all", "all_distinct_driving")]
+    index, gens = plan.index, plan.index.generators
+    test = select_videos(index, "test", gens, originals=True)
+    originals = int(test["is_original"].sum())
+    # Each test target's originals are the utterances of its self-reenactments, one each.
+    assert originals == 6 * test["target"].nunique() > 0
+    for row in rows:
+        data = row.metrics["data"]
+        assert data["train_videos"] == len(select_videos(index, "train", gens, originals=True))
+        assert data["train_videos"] > len(index.select("train", gens))  # trained with the real videos
+        assert data["val_videos"] == len(select_videos(index, "val", gens, originals=True))
+        assert data["test_videos"] == len(test) and data["test_originals"] == originals
+    full, distinct = rows
+    assert full.metrics["data"]["positives_dropped_shared_driving_video"] == 0
+    assert distinct.metrics["data"]["positives_dropped_shared_driving_video"] == originals
+    assert full.metrics["n_positive"] - distinct.metrics["n_positive"] == originals
+    assert full.metrics["n_negative"] == distinct.metrics["n_negative"]
+    scores = read_scores(store.resolve(full.score_file))
+    real = scores[(scores["a_generator"] == "original") | (scores["b_generator"] == "original")]
+    assert set(real["label"]) == {0, 1}  # originals are self videos: in positive and negative pairs
