@@ -573,16 +573,19 @@ def leaderboard_publish(
 @app.command()
 def compare(
     method_a: Annotated[str, typer.Argument(metavar="A", help="Method whose advantage is measured.")],
-    method_b: Annotated[str, typer.Argument(metavar="B", help="Method it is compared with.")],
+    method_b: Annotated[str, typer.Argument(metavar="B", help="Method it is compared with, or 'reported' (A's published figures).")],
     protocol: Annotated[Optional[str], typer.Option(help="Only this protocol's evaluations.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="Only this dataset (default: every dataset with both).")] = None,
     profile: Annotated[Optional[str], typer.Option(help="Only results of this profile (when a method has several).")] = None,
     db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
 ) -> None:
-    """A minus B in mean per-target AUC, with a paired bootstrap CI over target identities."""
+    """A minus B in mean per-target AUC, with a paired bootstrap CI over target identities.
+
+    B = ``reported``: A against its published figures, each on the figure's own statistic
+    (mean per-target or pooled AUC)."""
     from avbench.errors import UsageError
     from avbench.leaderboard.board import eval_header
-    from avbench.leaderboard.compare import compare_methods
+    from avbench.leaderboard.compare import REPORTED, compare_methods
     from avbench.leaderboard.entries import ScoreReader, build_entries, latest_rows
     from avbench.results import ResultsStore, default_db_path
 
@@ -598,6 +601,9 @@ def compare(
             raise UsageError(f"--dataset {dataset}: no stored results for it in {path}")
     reader = ScoreReader(store)
     entries = build_entries(rows, reader)
+    if method_b == REPORTED:
+        _print_against_reported(entries, method_a, protocol, profile)
+        return
     result = compare_methods(entries, reader, method_a, method_b, protocol, profile)
     table = Table("dataset", "protocol", "evaluation", method_a, method_b, "Δ (A − B)", "95% CI",
                   "P(Δ ≤ 0)", "targets",
@@ -612,6 +618,23 @@ def compare(
     compared = entries[entries["method"].isin([method_a, method_b])]
     for name in sorted(set(compared["profile"]) if profile is None else {profile}):
         _print_convergence_note(name)
+
+
+def _print_against_reported(entries, method: str, protocol: str | None, profile: str | None) -> None:
+    """``avbench compare A reported``: measured minus published, on the published statistic."""
+    from avbench.leaderboard.board import eval_header
+    from avbench.leaderboard.compare import compare_with_reported
+    from avbench.leaderboard.reported import STATISTICS, load_reported, where
+
+    result = compare_with_reported(entries, load_reported(), method, protocol, profile)
+    table = Table("dataset", "protocol", "evaluation", "statistic", method, "reported", "Δ (measured − reported)",
+                  "source", title=f"{method} − its published figures, each on the figure's statistic")
+    cells = entries.groupby("protocol")["cell"].nunique().to_dict()
+    for r in result.itertuples():
+        table.add_row(r.dataset, f"{r.protocol} v{r.protocol_version}",
+                      eval_header(r.cell, r.test_group, cells[r.protocol] == 1), STATISTICS[r.statistic],
+                      f"{r.measured:.3f}", f"{r.reported:.3f}", f"{r.delta:+.3f}", f"{r.source}, {where(r.table)}")
+    out.print(table)
 
 
 @app.command()

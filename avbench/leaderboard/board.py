@@ -11,6 +11,11 @@ data, not the protocol's name, so a third-party protocol gets a table too:
 * cells that differ only in clip length also give an AUC-vs-T curve;
 * an ``all``/``all`` evaluation also gives ROC/DET curves and per-target AUC
   distributions.
+
+Measured cells show mean per-target AUC.  A reported row shows the statistic its
+source computed (its ``statistic`` column; the cross-generator tables report pooled
+AUC), and a measured cell's Δ is taken on the reported row's statistic, from the
+entry's own value of it (:func:`avbench.leaderboard.compare.against_reported`).
 """
 
 from __future__ import annotations
@@ -21,9 +26,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from avbench import citations
+from avbench.leaderboard.compare import against_reported
 from avbench.leaderboard.entries import SECTION_KEY
+from avbench.leaderboard.reported import STATISTICS, where
 
-REPORTED_KEY = ("method", "protocol", "cell", "test_group")
+MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
+# What identifies one entry (one number per seed set) on a board.
+ENTRY_IDENTITY = ("dataset", *SECTION_KEY, "method", "variant", "cell", "test_group")
 
 
 @dataclass
@@ -37,6 +47,9 @@ class Value:
     seeds: tuple[int, ...] = ()
     delta_reported: float | None = None  # measured minus the reported value of the same cell
     reported_table: str = ""
+    statistic: str = MEASURED_STATISTIC  # of ``auc``; a Δ is of the reported row's statistic
+    reported_statistic: str = MEASURED_STATISTIC
+    measured_for_delta: float | None = None  # the measured value of reported_statistic
     provenance: str = ""                 # one line: seeds, commit, date, device (HTML title)
     note: str = ""
 
@@ -58,7 +71,11 @@ class Value:
     def delta_text(self) -> str:
         if self.delta_reported is None:
             return ""
-        return f"Δ {self.delta_reported:+.3f} vs reported (Table {self.reported_table})"
+        if self.reported_statistic == self.statistic:
+            return f"Δ {self.delta_reported:+.3f} vs reported ({where(self.reported_table)})"
+        name = STATISTICS[self.reported_statistic]
+        return (f"{name} {self.measured_for_delta:.3f}: Δ {self.delta_reported:+.3f} vs reported "
+                f"{name} ({where(self.reported_table)})")
 
 
 @dataclass
@@ -66,6 +83,7 @@ class Row:
     label: str
     kind: str                     # "measured" | "reported"
     method: str
+    statistic: str = MEASURED_STATISTIC  # of the row's values
     profile: str = ""
     seeds: tuple[int, ...] = ()
     clip_lengths: tuple[int, ...] = ()  # T of the row's models
@@ -73,6 +91,10 @@ class Row:
     extra: dict[str, Value] = field(default_factory=dict)  # pooled AUC, EER, TAR (single-eval sections)
     details: dict[str, str] = field(default_factory=dict)  # provenance shown on demand
     config: str = ""              # the run config, pretty JSON
+
+    @property
+    def statistic_text(self) -> str:
+        return STATISTICS.get(self.statistic, self.statistic)
 
     @property
     def seeds_text(self) -> str:
@@ -124,21 +146,42 @@ class Board:
     sections: list[Section]
     comparisons: pd.DataFrame
     against: str
-    citations: dict[str, str]
+    citations: dict[str, str]     # source key -> one-line text (avbench.citations)
     notes: list[str]
     n_measured: int
     n_reported: int
+    bibtex: dict[str, str] = field(default_factory=dict)  # source key -> its BibTeX entry
 
 
 def attach_reported(entries: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
-    """Entries with ``reported_auc``, ``reported_table`` and ``delta_reported`` (measured minus
-    reported) where the shipped figures have the same method, protocol, cell and test group."""
-    lookup = {tuple(r[k] for k in REPORTED_KEY): r for _, r in reported.iterrows()}
-    refs = [lookup.get(tuple(e[k] for k in REPORTED_KEY)) for _, e in entries.iterrows()]
+    """Entries with ``reported_auc``, ``reported_table``, ``reported_statistic``,
+    ``reported_measured`` (the entry's own value of that statistic) and ``delta_reported``
+    (reported_measured minus reported_auc) where the shipped figures have the same
+    dataset, method, protocol, cell and test group -- compared on the reported figure's
+    statistic only.  Where figures of both statistics exist, the one of the statistic a
+    measured cell shows (mean per-target AUC) is attached."""
     out = entries.copy()
-    out["reported_auc"] = [r["mean_target_auc"] if r is not None else float("nan") for r in refs]
-    out["reported_table"] = [r["table"] if r is not None else "" for r in refs]
-    out["delta_reported"] = out["mean_target_auc"] - out["reported_auc"]
+    for column in ("reported_auc", "reported_measured", "delta_reported"):
+        out[column] = float("nan")
+    out["reported_table"] = ""
+    out["reported_statistic"] = ""
+    if out.empty:
+        return out
+    pairs = against_reported(out, reported)
+    pairs = pairs[pairs["skipped"] == ""]
+    pairs = pairs.assign(_rank=pairs["statistic"] != MEASURED_STATISTIC).sort_values("_rank", kind="stable")
+    best = {}
+    for _, p in pairs.iterrows():
+        best.setdefault(tuple(p[k] for k in ENTRY_IDENTITY), p)
+    for i, e in out.iterrows():
+        p = best.get(tuple(e[k] for k in ENTRY_IDENTITY))
+        if p is None:
+            continue
+        out.at[i, "reported_auc"] = p["reported"]
+        out.at[i, "reported_measured"] = p["measured"]
+        out.at[i, "delta_reported"] = p["delta"]
+        out.at[i, "reported_table"] = p["table"]
+        out.at[i, "reported_statistic"] = p["statistic"]
     return out
 
 
@@ -179,10 +222,13 @@ def _measured_value(entry: pd.Series) -> Value:
                   f"{', '.join(short_commit(c) for c in entry['git_commits'])} · "
                   f"{', '.join(dates)} · {', '.join(entry['devices'])} · profile {entry['profile']} · "
                   f"run key {', '.join(k[:12] for k in entry['run_keys'])}")
+    compared = delta is not None
     return Value(
         auc=float(entry["mean_target_auc"]), ci_low=_finite(entry["ci_low"]),
         ci_high=_finite(entry["ci_high"]), std=_finite(entry["std"]), seeds=tuple(entry["seeds"]),
-        delta_reported=delta, reported_table=entry.get("reported_table", "") if delta is not None else "",
+        delta_reported=delta, reported_table=entry.get("reported_table", "") if compared else "",
+        reported_statistic=entry.get("reported_statistic") if compared else MEASURED_STATISTIC,
+        measured_for_delta=_finite(entry.get("reported_measured")) if compared else None,
         provenance=provenance,
         note=entry["ci_note"],
     )
@@ -190,8 +236,9 @@ def _measured_value(entry: pd.Series) -> Value:
 
 def _reported_value(ref: pd.Series) -> Value:
     note = "; ".join(x for x in (ref["note"], f"also printed as {ref['also']}" if ref["also"] else "") if x)
-    return Value(auc=float(ref["mean_target_auc"]), reported_table=ref["table"],
-                 provenance=f"reported: {ref['citation']} Table {ref['table']}", note=note)
+    return Value(auc=float(ref["auc"]), reported_table=ref["table"], statistic=ref["statistic"],
+                 provenance=f"reported ({STATISTICS[ref['statistic']]}): {ref['citation']} "
+                            f"{where(ref['table'])}", note=note)
 
 
 def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reported: pd.DataFrame,
@@ -216,7 +263,8 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
     for protocol, group in reported.groupby("protocol", sort=False):
         if protocol not in measured_protocols:
             sections.append(_section(protocol, "", "", entries.iloc[0:0], group, run_order, figures))
-    protocol_rank = {p: i for i, p in enumerate(("overall", "per_gen", "cross_gen", "clip_length"))}
+    protocol_rank = {p: i for i, p in enumerate(("overall", "overall_originals", "per_gen", "per_gen_originals",
+                                                  "cross_gen", "clip_length", "clip_length_originals"))}
     sections.sort(key=lambda s: (protocol_rank.get(s.protocol, 99), s.protocol, s.version, s.fingerprint))
     if len(comparisons):
         cells_per_protocol = entries.groupby("protocol")["cell"].nunique().to_dict()
@@ -232,8 +280,11 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
         dataset=dataset, fingerprints=fingerprints,
         as_of=max(rows["created_at"]) if len(rows) else "", avbench_version=avbench_version,
         sections=sections, comparisons=comparisons, against=against,
-        citations=dict(zip(reported["source"], reported["citation"])) if len(reported) else {},
+        citations={key: citations.cite(key) for key in dict.fromkeys(reported["source"])}
+        if len(reported) else {},
         notes=notes, n_measured=len(entries), n_reported=len(reported),
+        bibtex={key: citations.get(key).bibtex for key in dict.fromkeys(reported["source"])
+                if citations.is_key(key)} if len(reported) else {},
     )
 
 
@@ -277,17 +328,25 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
                         profile=first["profile"], seeds=seeds, values=values, extra=extra,
                         clip_lengths=tuple(sorted({int(t) for t in group["clip_length"].dropna()})),
                         details=details, config=json.dumps(first["config"], indent=1, sort_keys=True)))
-    for method, group in reported.groupby("method", sort=False):  # one value per cell already
+    # One row per method and statistic (one value per cell and statistic already).
+    for (method, statistic), group in reported.groupby(["method", "statistic"], sort=False):
         values = {eval_key(r["cell"], r["test_group"]): _reported_value(r) for _, r in group.iterrows()}
-        tables = ", ".join(dict.fromkeys(group["table"]))
         lengths = tuple(sorted({int(t) for t in group["clip_length"].dropna()}))
-        rows.append(Row(label=method, kind="reported", method=method, values=values, clip_lengths=lengths,
+        rows.append(Row(label=method, kind="reported", method=method, statistic=statistic, values=values,
+                        clip_lengths=lengths,
                         details={"source": "; ".join(dict.fromkeys(group["citation"])),
-                                 "table": f"Table {tables}"}))
-    rows.sort(key=lambda r: (-_sort_score(r, columns), r.kind, r.label))
+                                 "table": ", ".join(where(t) for t in dict.fromkeys(group["table"])),
+                                 "statistic": STATISTICS[statistic]}))
+    rows.sort(key=lambda r: (-_sort_score(r, columns), r.kind, r.label, r.statistic))
 
     heatmaps = _heatmaps(rows, evals) if all(c.startswith("train_") for c, _ in evals) and evals else []
     notes = []
+    other = sorted(set(reported["statistic"]) - {MEASURED_STATISTIC}) if len(reported) else []
+    if other:
+        names = ", ".join(STATISTICS[s] for s in other)
+        notes.append(f"Reported rows of {names} give one AUC over all pairs of the test set, as their "
+                     f"source computed it; measured cells show mean per-target AUC, and a measured "
+                     f"cell's Δ against such a row is taken on its own stored {names}.")
     if len(entries) and entries["n_seeds"].max() > 1:
         notes.append("Rows with several seeds show mean ± std over seeds; their CI is a cluster "
                      "bootstrap over targets of the seed-averaged per-target AUC.")
@@ -310,7 +369,7 @@ def _heatmaps(rows: list[Row], evals: list[tuple[str, str]]) -> list[Heatmap]:
     maps = []
     for row in rows:
         grid = [[row.values.get(eval_key(c, t)) for t in tests] for c in trains]
-        label = row.label + (" (reported)" if row.kind == "reported" else "")
+        label = row.label + (f" (reported, {row.statistic_text})" if row.kind == "reported" else "")
         maps.append(Heatmap(label, [c.removeprefix("train_") for c in trains], tests, grid))
     return maps
 

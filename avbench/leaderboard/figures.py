@@ -97,7 +97,8 @@ def heatmaps(matrices: list[tuple[str, pd.DataFrame]], path: Path, title: str) -
         if first_column:
             ax.set_ylabel("train", fontsize=8)
     if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="mean per-target AUC")
+        # Not named here: reported panels may hold another statistic than the measured ones.
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="AUC")
     fig.suptitle(title)
     return _save(fig, path)
 

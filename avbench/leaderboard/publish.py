@@ -46,7 +46,7 @@ from avbench.leaderboard.entries import (
     secondary_cis,
 )
 from avbench.leaderboard.render import TEMP_NAME, temp_name, write_atomic, write_board, write_root
-from avbench.leaderboard.reported import load_reported, reported_for
+from avbench.leaderboard.reported import STATISTICS, load_reported, reported_for
 from avbench.results import ResultsStore
 
 try:
@@ -427,13 +427,15 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
             matrices = []
             for _, g in group.groupby(["method", "variant"], sort=False):
                 matrices.append((labels[g.index[0]], _matrix(g)))
-            for method, g in reported[reported["protocol"] == protocol].groupby("method", sort=False):
-                matrices.append((f"{method} (reported)", _matrix(g)))
+            for (method, statistic), g in reported[reported["protocol"] == protocol].groupby(
+                    ["method", "statistic"], sort=False):  # each in its own statistic, labelled
+                matrices.append((f"{method}\n(reported, {STATISTICS[statistic]})", _matrix(g, "auc")))
             path = fig.heatmaps(matrices, board_dir / "figures" / f"{stem}-heatmaps.png",
                                 f"{protocol}: train (rows) x test (columns) generator")
             out.append(Figure(path.relative_to(board_dir).as_posix(),
                               "Mean per-target AUC of each model trained on one generator (row) and "
-                              "tested on each generator (column)."))
+                              "tested on each generator (column); reported matrices in the statistic "
+                              "named beside them."))
         overall = group[group["test_group"] == "all"]
         lengths = overall.groupby(["method", "variant"], sort=False)["clip_length"].nunique()
         if (lengths > 1).any():  # a variant run at several clip lengths (not methods that differ)
@@ -444,7 +446,8 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
                 series.append((labels[g.index[0]], pd.DataFrame({
                     "clip_length": g["clip_length"].astype(int), "auc": g["mean_target_auc"],
                     "ci_low": g["ci_low"], "ci_high": g["ci_high"]})))
-            rep = reported[(reported["protocol"] == protocol) & (reported["test_group"] == "all")]
+            rep = reported[(reported["protocol"] == protocol) & (reported["test_group"] == "all")
+                           & (reported["statistic"] == "mean_target_auc")]
             rep_series = [(m, pd.DataFrame({"clip_length": g["clip_length"].astype(int),
                                             "auc": g["mean_target_auc"]}))
                           for m, g in rep.groupby("method", sort=False)]
@@ -467,8 +470,8 @@ def figure_stem(section_id: str) -> str:
     return f"{plain}-{hashlib.sha256(section_id.encode()).hexdigest()[:10]}"
 
 
-def _matrix(evals: pd.DataFrame) -> pd.DataFrame:
+def _matrix(evals: pd.DataFrame, value: str = "mean_target_auc") -> pd.DataFrame:
     """Train x test AUC matrix, test columns in the order of the training rows."""
-    m = evals.pivot_table(index="cell", columns="test_group", values="mean_target_auc", sort=False)
+    m = evals.pivot_table(index="cell", columns="test_group", values=value, sort=False)
     m.index = [c.removeprefix("train_") for c in m.index]
     return m[[c for c in m.index if c in m.columns] + [c for c in m.columns if c not in m.index]]

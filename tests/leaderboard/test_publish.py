@@ -42,24 +42,32 @@ def test_machine_readable_results(published, board_store):
     assert featdiff["git_commits"] == ["0123456789abcdef0123456789abcdef01234567"]
     assert payload["comparisons"]["against"] == "f5c_featdiff" and len(payload["comparisons"]["rows"]) == 15
     csv = pd.read_csv(published / "nvfair" / "results.csv")
-    assert csv["kind"].value_counts().to_dict() == {"reported": 79, "measured": 1}
+    assert csv["kind"].value_counts().to_dict() == {"reported": 83, "measured": 1}
     measured = csv[csv["kind"] == "measured"].iloc[0]
     stored = next(r for r in board_store.rows(dataset="nvfair"))
     assert measured["mean_target_auc"] == pytest.approx(stored.main_score, abs=1e-6)
     assert measured["delta_reported"] == pytest.approx(stored.main_score - 0.877, abs=1e-6)
-    assert measured["reported_table"] == "III"
+    assert measured["reported_table"] == "III" and measured["reported_statistic"] == "mean_target_auc"
+    reported = csv[csv["kind"] == "reported"]
+    # Each reported value sits in the column of its statistic, the other one empty.
+    assert reported.groupby("statistic").size().to_dict() == {"mean_target_auc": 56, "pooled_auc": 27}
+    pooled = reported[reported["statistic"] == "pooled_auc"]
+    assert pooled["mean_target_auc"].isna().all() and pooled["pooled_auc"].notna().all()
+    assert set(pooled["protocol"]) == {"cross_gen"}
 
 
 def test_markdown_shows_cis_seeds_and_reported_differences(published, board_store):
     synth = (published / "synthetic" / "README.md").read_text()
-    line = next(ln for ln in synth.splitlines() if ln.startswith("| f5c_featdiff | measured | quick | 16 | 0, 1, 2 |"))
+    line = next(ln for ln in synth.splitlines()
+                if ln.startswith("| f5c_featdiff | measured | mean per-target AUC | quick | 16 | 0, 1, 2 |"))
     assert " ± " in line and "(seeds 0, 1, 2)" in line
     assert line.count("[") == 4  # AUC, pooled AUC, EER and TAR@FAR=1 %, each with its CI
     assert "## cross_gen (protocol v1)" in synth and "facevid2vid → lia" in synth
     nvfair = (published / "nvfair" / "README.md").read_text()
     main = next(r for r in board_store.rows(dataset="nvfair")).main_score
     assert f"Δ {main - 0.877:+.3f} vs reported (Table III)" in nvfair
-    assert "| nvfair_ldmk_tcnn | reported |" in nvfair and "## cross_gen (reported only)" in nvfair
+    assert "| nvfair_ldmk_tcnn | reported | pooled AUC |" in nvfair and "## cross_gen (reported only)" in nvfair
+    assert "## overall_originals (protocol v1)" in nvfair and "## per_gen_originals (reported only)" in nvfair
     html = (published / "nvfair" / "index.html").read_text()
     assert 'class="badge">reported<' in html and "Prashnani" in html
 
