@@ -11,14 +11,11 @@ landmark-distance temporal CNN, ST-GCN) are here.
 from avbench.hookspecs import hookimpl
 from avbench.specs import InputKind, MethodSpec
 
-F5C_CITATION = ("M. Chapariniya, J.-M. Odobez, V. Dellwo, T. Vukovic: Micro-Expression-Aware "
-                "Avatar Fingerprinting via Inter-Frame Feature Differencing. "
-                "arXiv:2604.23247, 2026")
-
-NVFAIR_CITATION = ("E. Prashnani, M. Goebel, B. S. Manjunath, C.-H. Peng, Q. Gao: Avatar "
-                   "Fingerprinting for Authorized Use of Synthetic Talking-Head Videos. ECCV 2024")
-AVAPRINTDB_CITATION = ("Pedrouzo-Rodriguez et al.: AVAPrintDB, arXiv:2603.26934, 2025; ST-GCN: Yan, "
-                       "Xiong, Lin, AAAI 2018")
+# Keys of avbench.citations (BibTeX in avbench/citations.py).
+F5C_CITATION = "f5c2026"
+NVFAIR_CITATION = "nvfair2024"
+AVAPRINTDB_CITATION = "avaprintdb2026"
+STGCN_CITATION = "stgcn2018"  # avbench's ST-GCN (Yan et al.) on AVAPrintDB's landmark graph
 
 # Landmark models cost far less per frame than the frame models, so their CPU-sized "quick"
 # schedule affords the paper's clip length T = 64 and 16 drivers per batch.
@@ -70,16 +67,14 @@ BUILTIN_METHODS: list[MethodSpec] = [
                summary="NVFAIR baseline: pairwise landmark distances per frame, temporal CNN, "
                        "contrastive loss with time-shuffled negatives"),
     MethodSpec(name="stgcn", factory="avbench_methods.stgcn:STGCN", input=InputKind.LANDMARKS,
-               citation=AVAPRINTDB_CITATION, profile_overrides=LANDMARK_QUICK,
+               citation=STGCN_CITATION, profile_overrides=LANDMARK_QUICK,
                summary="ST-GCN on the facial-landmark graph (AVAPrintDB 109-point Delaunay graph; "
                        "68-point iBUG graph), torch-geometric"),
     # AVAPrintDB's own graph model (stgcn above is avbench's Yan-style ST-GCN): 70-frame
     # windows in every schedule but smoke; the paper profile also takes its lr and weight decay.
     MethodSpec(name="avaprintdb_gcn", factory="avbench_methods.avaprintdb_gcn:AvaprintdbGCN",
                input=InputKind.LANDMARKS,
-               citation=("L. Pedrouzo-Rodriguez et al.: Leveraging avatar fingerprinting: a multi-generator "
-                         "photorealistic talking-head public database and benchmark (AVAPrintDB), "
-                         "arXiv:2603.26934; model of their IJCB 2025 paper, doi:10.1109/IJCB65343.2025.11411089"),
+               citation=AVAPRINTDB_CITATION,
                profile_overrides=(("paper", (("clip_length", 70), ("lr", 0.01), ("weight_decay", 1e-5))),
                                   ("standard", (("clip_length", 70),)),
                                   ("quick", (("clip_length", 70),))),

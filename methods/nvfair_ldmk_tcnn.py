@@ -1,6 +1,6 @@
 """NVFAIR's landmark-distance baseline: per-frame pairwise landmark distances -> temporal CNN.
 
-Paper: Prashnani, Goebel, Manjunath, Peng, Gao, "Avatar Fingerprinting for Authorized Use of
+Paper: Prashnani, Nagano, De Mello, Luebke, Gallo, "Avatar Fingerprinting for Authorized Use of
 Synthetic Talking-Head Videos", ECCV 2024.  Its input is the per-frame set of Euclidean
 distances between facial landmarks, normalised by face scale; a temporal CNN maps a clip of
 them to a driver embedding; training is contrastive: positives are clips of the same driver

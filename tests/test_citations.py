@@ -70,3 +70,12 @@ def test_malformed_bibtex_is_refused_with_the_place_named(text, message):
 def test_a_citation_whose_entry_has_another_key_is_refused():
     with pytest.raises(ValueError, match="citation 'a': its BibTeX entry is keyed 'b'"):
         citations.Citation("a", "@misc{b, author = {X, Y}, title = {T}, year = {2020}}").entry
+
+
+def test_every_registered_method_cites_a_registered_key():
+    from avbench.citations import is_key
+    from avbench.registry import load_registry
+
+    specs = load_registry().methods
+    missing = {s.name: s.citation for s in specs if not is_key(s.citation)}
+    assert not missing, f"methods citing free text instead of a key of avbench.citations: {missing}"
