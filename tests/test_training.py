@@ -24,8 +24,8 @@ def test_mixed_precision_reaches_the_marked_loss_method():
     clips, drivers, targets = random_input(method, 16, 4, "cpu")
     before = [p.detach().clone() for p in method.parameters()]
     result = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
-    # f5c_featdiff trains as the paper's code: one backbone call per time step (T = 4).
-    assert seen == [torch.bfloat16] * 4 and result.applied and math.isfinite(result.loss)
+    # One backbone call on all B * T frames (BatchNorm statistics per time step inside it).
+    assert seen == [torch.bfloat16] and result.applied and math.isfinite(result.loss)
     assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters()))  # a real step
 
 

@@ -3,6 +3,7 @@ and the exact parameter count of every variant (the paper text's readings are op
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -322,25 +323,89 @@ def test_evaluation_folds_time_into_one_backbone_call(condition, frames_in, step
     assert head_in.shape == (2, 128, steps_out, 16, 16)
 
 
-def test_training_runs_the_backbone_once_per_time_step_as_the_reference():
+def references_loop(model: F5CMethod) -> F5CMethod:
+    """``model`` encoding frames as the reference does: one backbone call per time step."""
+    model.encode_frames = lambda frames: torch.stack(
+        [model.backbone(frames[:, s]) for s in range(frames.shape[1])], dim=1)
+    return model
+
+
+def norms(model: F5CMethod) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def test_training_runs_the_backbone_once_with_batchnorm_statistics_per_time_step():
     torch.manual_seed(0)
     model = f5c().train()
     calls = []
     model.backbone.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
-    clips = clips_of(3, 5)
-    head_in = model.head_input(clips)
-    assert calls == [3] * 5  # T calls of the B frames of one step
-    first_bn = model.backbone.stem[0][1]
-    assert first_bn.num_batches_tracked.item() == 5  # running averages updated once per step
-    frames = model.backbone_input(clips)  # the same, by hand: BatchNorm statistics per step
-    with torch.no_grad():
-        by_step = torch.stack([model.backbone(frames[:, s]) for s in range(5)], dim=1)
-    torch.testing.assert_close(head_in.detach(), frame_differences(by_step).transpose(1, 2))
+    model.embed(clips_of(3, 5))
+    assert calls == [15]  # one call on B * T frames, not T calls of B frames
+    # Running averages updated once per time step, as the reference's T calls; the head's once.
+    assert [bn.num_batches_tracked.item() for bn in norms(model)] == [5] * 6 + [1] * 2
     calls.clear()
-    f5c_all = f5c(batchnorm_per_step=False).train()
-    f5c_all.backbone.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
-    f5c_all.head_input(clips)
+    whole = f5c(batchnorm_per_step=False).train()
+    whole.backbone.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    whole.embed(clips_of(3, 5))
     assert calls == [15]
+    assert [bn.num_batches_tracked.item() for bn in norms(whole)] == [1] * 8
+
+
+@pytest.mark.parametrize("overrides", [
+    {}, {"condition": "pixeldiff", "fusion": True}, {"condition": "rawfeat", "ccc": "edgeconv"}])
+def test_training_step_equals_the_references_loop_over_time_steps(overrides):
+    """Forward and backward in float64: outputs, every gradient, every running average."""
+    torch.manual_seed(0)
+    model = f5c(dropout=0.0, **overrides).double().train()
+    ref = references_loop(copy.deepcopy(model))
+    clips = clips_of(3, 4).double()
+    weights = torch.randn(3, 256, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    got, want = model.embed(clips), ref.embed(clips)
+    (got * weights).sum().backward()
+    (want * weights).sum().backward()
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    scale = max(p.grad.abs().max() for p in ref.parameters())  # biases before a BatchNorm get
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):  # only rounding noise
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-10, atol=1e-12 * scale, msg=name)
+    for (name, b), c in zip(model.named_buffers(), ref.buffers()):
+        torch.testing.assert_close(b, c, rtol=1e-10, atol=1e-12, msg=name)
+    steps = model.backbone_input(clips).shape[1]  # 4 frames; pixeldiff: 3 differences
+    assert norms(model)[0].num_batches_tracked.item() == steps
+
+
+def test_evaluation_is_the_same_with_or_without_the_loop_over_time_steps():
+    torch.manual_seed(0)
+    model = f5c().double().train()
+    model.head_input(clips_of(3, 4).double())  # running averages away from their start
+    model.eval()
+    ref = references_loop(copy.deepcopy(model))
+    clips = clips_of(2, 5, seed=2).double()
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed(clips), ref.embed(clips), rtol=1e-12, atol=1e-14)
+        frames = model.backbone_input(clips).flatten(0, 1)
+        torch.testing.assert_close(model.backbone(frames, steps=5), model.backbone(frames),
+                                   rtol=0, atol=0)
+
+
+def test_bf16_autocast_training_is_as_close_to_float32_as_the_references_loop():
+    torch.manual_seed(0)
+    model = f5c(dropout=0.0).train()
+    ref, exact = references_loop(copy.deepcopy(model)), copy.deepcopy(model)
+    clips = clips_of(3, 4)
+    want = exact.head_input(clips)
+    seen = []
+    model.backbone.register_forward_hook(lambda mod, args, out: seen.append(out.dtype))
+    errors = {}
+    for name, m in (("fused", model), ("loop", ref)):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            head_in = m.head_input(clips)
+            emb = m.head(head_in)
+        emb.float().sum().backward()
+        assert all(torch.isfinite(p.grad).all() for p in m.parameters())
+        errors[name] = ((head_in.float() - want).norm() / want.norm()).item()
+        torch.testing.assert_close(emb.float(), exact.head(want), rtol=0, atol=0.05)
+    assert seen == [torch.bfloat16]
+    assert errors["fused"] < 1.25 * errors["loop"] + 1e-3, errors  # featdiff: ~15% in bf16
 
 
 def test_config_options_are_checked_with_their_fix():
