@@ -75,7 +75,7 @@ PROFILES: dict[str, TrainingConfig] = {
                                precision="bf16-mixed"),
     # Sized for 2 CPU cores: a cross_gen run (3 trainings) in about a quarter of an hour.
     # Still identity-balanced so SupCon has positives.  A demonstration of the pipeline:
-    # far too short for a frame model to learn (AUCs near chance); ``standard`` on a GPU
+    # far too short for a frame model to converge (AUCs far below a converged model's); ``standard`` on a GPU
     # gives a meaningful number, ``paper`` reproduces the paper's schedule.
     "quick": TrainingConfig(clip_length=16, identities_per_batch=6, videos_per_identity=3,
                             epochs=10, steps_per_epoch=16, warmup_epochs=1, val_every=5,
@@ -116,5 +116,5 @@ def convergence_note(profile: str) -> str | None:
     if profile not in SHORT_PROFILES:
         return None
     return (f"note: the {profile!r} profile is too short to converge (a demonstration of the "
-            "pipeline, AUCs near chance); for a meaningful number train on a GPU with "
+            "pipeline, AUCs far below a converged model's); for a meaningful number train on a GPU with "
             "--device cuda --profile standard (the default there)")
