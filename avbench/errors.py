@@ -35,3 +35,8 @@ class Interrupted(AvbenchError):
 
 class TrainingError(AvbenchError):
     """Training cannot go on (e.g. the loss stays non-finite); the message says what to try."""
+
+
+class CheckpointError(AvbenchError):
+    """A saved model (weights or sidecar) is missing, damaged, or does not match the installed
+    method; the message names the file and says what to do."""
