@@ -1,11 +1,17 @@
-"""Citations as data: one registry of BibTeX entries, keyed by a short id.
+"""Citations as data: one registry of references, keyed by a short id.
 
 Methods, protocols, datasets and reported figures name a key (``"nvfair2024"``)
 instead of carrying their own free-text reference, so a paper is cited the same
 way everywhere (the board's sources, ``avbench list``, the README) and a wrong
 author list is fixed in one place (MTEB keeps a ``bibtex_citation`` per task for
-the same reason).  The BibTeX is the source of truth; the one-line text shown on a
-board is derived from it by :meth:`Citation.text`.
+the same reason).
+
+Each entry is a :class:`Citation` with explicit fields in plain Unicode (authors as
+``"Surname, Given"``, no LaTeX escapes), checked when the module is imported.  Both
+forms a reader sees are rendered from those fields: :attr:`Citation.text`, the one
+line shown on a board, and :attr:`Citation.bibtex`, the BibTeX entry a board
+exports.  Keeping the fields as data rather than BibTeX strings means there is no
+parser to maintain and nothing to decode before the text can be shown.
 
 Third-party plugins may still give free text as a spec's ``citation``:
 :func:`cite` returns a registered key's text and any other string unchanged.
@@ -15,191 +21,151 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
 
-__all__ = ["CITATIONS", "Citation", "cite", "get", "is_key", "parse_bibtex"]
+__all__ = ["CITATIONS", "Citation", "cite", "get", "is_key"]
 
-
-def parse_bibtex(text: str) -> tuple[str, str, dict[str, str]]:
-    """One BibTeX entry: ``(entry type, key, fields)``; field names lower-cased, values
-    without their outer braces or quotes.
-
-    Only what the registry needs: a single ``@type{key, name = {value}, ...}`` entry
-    whose values are braced (nested braces allowed), quoted or bare words.  Anything
-    else raises ``ValueError`` naming the entry and the offending position, so a typo
-    in the registry fails its test instead of printing a truncated reference.
-    """
-    head = re.match(r"\s*@(\w+)\s*\{\s*([^\s,{}]+)\s*,", text)
-    if head is None:
-        raise ValueError(f"not a BibTeX entry (expected '@type{{key,'): {text[:40]!r}")
-    kind, key = head[1].lower(), head[2]
-    fields: dict[str, str] = {}
-    pos = head.end()
-    while True:
-        pos = _skip_space(text, pos)
-        if pos < len(text) and text[pos] == "}":
-            if text[pos + 1:].strip():
-                raise ValueError(f"BibTeX entry {key}: text after the closing brace at {pos}")
-            return kind, key, fields
-        name = re.compile(r"([A-Za-z][\w-]*)\s*=\s*").match(text, pos)
-        if name is None:
-            raise ValueError(f"BibTeX entry {key}: expected 'field = value' at {pos}: {text[pos:pos + 30]!r}")
-        field_name, pos = name[1].lower(), name.end()
-        if field_name in fields:
-            raise ValueError(f"BibTeX entry {key}: field {field_name!r} given twice")
-        value, pos = _value(text, pos, key)
-        fields[field_name] = value
-        pos = _skip_space(text, pos)
-        if pos < len(text) and text[pos] == ",":
-            pos += 1
-        elif pos >= len(text) or text[pos] != "}":
-            raise ValueError(f"BibTeX entry {key}: expected ',' or '}}' after field {field_name!r} at {pos}")
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _value(text: str, pos: int, key: str) -> tuple[str, int]:
-    if pos < len(text) and text[pos] in "{\"":
-        close = "}" if text[pos] == "{" else "\""
-        depth, i = 0, pos + 1
-        while i < len(text):
-            ch = text[i]
-            if ch == "{":
-                depth += 1
-            elif ch == "}" and (depth > 0 or close == "\""):
-                if depth == 0:
-                    raise ValueError(f"BibTeX entry {key}: unbalanced '}}' in a quoted value at {i}")
-                depth -= 1
-            elif ch == close and depth == 0:
-                return text[pos + 1:i], i + 1
-            i += 1
-        raise ValueError(f"BibTeX entry {key}: value opened at {pos} is never closed")
-    bare = re.compile(r"[\w.:-]+").match(text, pos)
-    if bare is None:
-        raise ValueError(f"BibTeX entry {key}: expected a value at {pos}")
-    return bare[0], bare.end()
-
-
-# LaTeX accents used in author names -> combining characters (normalised to NFC afterwards).
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "v": "\u030c"}
-
-
-def latex_to_text(value: str) -> str:
-    """Plain text of a BibTeX value: accents such as ``{\\'c}`` become ``ć``, ``\\&`` becomes
-    ``&``, protective braces and runs of white space go."""
-    def accent(m: re.Match) -> str:
-        return m[2] + _ACCENTS[m[1]]
-
-    text = re.sub(r"\{?\\([`'^\"~v])\{?([A-Za-z])\}?\}?", accent, value)
-    text = text.replace("\\&", "&").replace("--", "–").replace("{", "").replace("}", "")
-    return unicodedata.normalize("NFC", " ".join(text.split()))
+# BibTeX field name -> Citation attribute, in the order every rendered entry uses.
+_BIBTEX_FIELDS = {"author": "authors", "title": "title", "booktitle": "booktitle", "pages": "pages",
+                  "year": "year", "eprint": "eprint", "archivePrefix": "archiveprefix",
+                  "primaryClass": "primaryclass"}
+# Characters LaTeX treats as commands; a value carrying one is LaTeX, not plain text.
+_LATEX = set("{}\\")
 
 
 @dataclass(frozen=True)
 class Citation:
-    """One registered reference: its key and its BibTeX entry (whose key must match)."""
+    """One reference.  ``kind`` is the BibTeX entry type; an empty optional field is
+    absent from the rendered entry.  Construction checks the fields and raises
+    ``ValueError`` naming the key and the field."""
 
     key: str
-    bibtex: str
+    kind: str
+    title: str
+    authors: tuple[str, ...]   # "Surname, Given", in the paper's order
+    year: int
+    booktitle: str = ""        # proceedings of an @inproceedings
+    pages: str = ""            # "209–228" (en dash; rendered as BibTeX's "--")
+    eprint: str = ""           # preprint id, with archiveprefix naming the archive
+    archiveprefix: str = ""
+    primaryclass: str = ""
 
-    @cached_property
-    def entry(self) -> tuple[str, dict[str, str]]:
-        """``(entry type, fields)`` of :attr:`bibtex`, checked to carry :attr:`key`."""
-        kind, key, fields = parse_bibtex(self.bibtex)
-        if key != self.key:
-            raise ValueError(f"citation {self.key!r}: its BibTeX entry is keyed {key!r}")
-        return kind, fields
+    def __post_init__(self) -> None:
+        where = f"citation {self.key!r} in avbench/citations.py"
+        if not re.fullmatch(r"[A-Za-z0-9_:.-]+", self.key):
+            raise ValueError(f"{where}: key must be letters, digits and _:.- only (it names the BibTeX entry)")
+        if not re.fullmatch(r"[a-z]+", self.kind):
+            raise ValueError(f"{where}: kind {self.kind!r} must be a lower-case BibTeX entry type such as "
+                             "'inproceedings' or 'misc'")
+        if not self.title.strip():
+            raise ValueError(f"{where}: title is empty; give the paper's title")
+        if not isinstance(self.authors, tuple) or not self.authors:
+            raise ValueError(f"{where}: authors must be a non-empty tuple of 'Surname, Given' strings, "
+                             f"got {self.authors!r}")
+        for author in self.authors:
+            surname, _, given = author.partition(",")
+            if not surname.strip() or not given.strip():
+                raise ValueError(f"{where}: authors entry {author!r} is not 'Surname, Given'")
+        if type(self.year) is not int or not 1000 <= self.year <= 9999:
+            raise ValueError(f"{where}: year must be a 4-digit int such as 2024, got {self.year!r}")
+        if bool(self.eprint) != bool(self.archiveprefix):
+            raise ValueError(f"{where}: eprint and archiveprefix go together (e.g. eprint='2604.23247', "
+                             "archiveprefix='arXiv')")
+        for name, value in self.fields.items():
+            if _LATEX & set(value):
+                raise ValueError(f"{where}: {_BIBTEX_FIELDS.get(name, name)} {value!r} contains LaTeX "
+                                 "({, } or \\); write plain Unicode (ć, &, –), the BibTeX is rendered from it")
 
     @property
     def fields(self) -> dict[str, str]:
-        return self.entry[1]
+        """The present BibTeX fields in rendering order, as plain text (authors joined
+        with `` and ``)."""
+        out = {}
+        for name, attr in _BIBTEX_FIELDS.items():
+            value = getattr(self, attr)
+            value = " and ".join(value) if attr == "authors" else str(value)
+            if value:
+                out[name] = value
+        return out
 
     @property
-    def surnames(self) -> list[str]:
-        """Authors' family names in order (``Last, First`` or ``First Last`` forms)."""
-        names = []
-        for author in re.split(r"\s+and\s+", self.fields["author"]):
-            author = latex_to_text(author)
-            names.append(author.split(",", 1)[0].strip() if "," in author else author.split()[-1])
-        return names
+    def bibtex(self) -> str:
+        """The BibTeX entry: values braced, Unicode kept, ``&``/``%``/``$``/``#``/``_``
+        escaped, en dashes as ``--``, and in the title every word with a capital after its
+        first letter (``GPUs``, ``3D``) braced so that bibliography styles keep its case."""
+        lines = []
+        for name, value in self.fields.items():
+            value = re.sub(r"([&%$#_])", r"\\\1", value).replace("–", "--")
+            if name == "title":
+                value = re.sub(r"\w+", lambda m: f"{{{m[0]}}}" if any(c.isupper() for c in m[0][1:]) else m[0],
+                               value)
+            lines.append(f"  {name} = {{{value}}}")
+        return f"@{self.kind}{{{self.key},\n" + ",\n".join(lines) + "\n}"
+
+    @property
+    def surnames(self) -> tuple[str, ...]:
+        return tuple(author.split(",", 1)[0].strip() for author in self.authors)
 
     @property
     def venue(self) -> str:
-        f = self.fields
-        if "booktitle" in f or "journal" in f:
-            venue = latex_to_text(f.get("booktitle") or f["journal"])
-            return venue + (f", pp. {latex_to_text(f['pages'])}" if "pages" in f else "")
-        if f.get("archiveprefix", "").lower() == "arxiv" and "eprint" in f:
-            return f"arXiv {f['eprint']}"
-        return latex_to_text(f.get("howpublished") or f.get("publisher") or "")
+        """Where it appeared: the proceedings (with pages) or the archive and preprint id."""
+        if self.booktitle:
+            return self.booktitle + (f", pp. {self.pages}" if self.pages else "")
+        if self.eprint:
+            return f"{self.archiveprefix} {self.eprint}"
+        return ""
 
     @property
     def text(self) -> str:
         """One line: ``Surname, Surname. Title. Venue, year.``"""
         venue = self.venue
-        return (f"{', '.join(self.surnames)}. {latex_to_text(self.fields['title'])}. "
-                f"{venue + ', ' if venue else ''}{self.fields['year']}.")
+        return f"{', '.join(self.surnames)}. {self.title}. {venue + ', ' if venue else ''}{self.year}."
 
 
 def _register(*entries: Citation) -> dict[str, Citation]:
     registry: dict[str, Citation] = {}
     for c in entries:
         if c.key in registry:
-            raise ValueError(f"citation key {c.key!r} is registered twice")
+            raise ValueError(f"citation key {c.key!r} is registered twice in avbench/citations.py; "
+                             "give each paper one entry and one key")
         registry[c.key] = c
     return registry
 
 
 CITATIONS: dict[str, Citation] = _register(
-    Citation("f5c2026", """@misc{f5c2026,
-  author = {Chapariniya, Masoumeh and Odobez, Jean-Marc and Dellwo, Volker and Vukovi{\\'c}, Teodora},
-  title = {Micro-Expression-Aware Avatar Fingerprinting via Inter-Frame Feature Differencing},
-  year = {2026},
-  eprint = {2604.23247},
-  archivePrefix = {arXiv},
-  primaryClass = {cs.CV}
-}"""),
-    Citation("nvfair2024", """@inproceedings{nvfair2024,
-  author = {Prashnani, Ekta and Nagano, Koki and De Mello, Shalini and Luebke, David and Gallo, Orazio},
-  title = {Avatar Fingerprinting for Authorized Use of Synthetic Talking-Head Videos},
-  booktitle = {European Conference on Computer Vision (ECCV)},
-  pages = {209--228},
-  year = {2024}
-}"""),
-    Citation("avaprintdb2026", """@misc{avaprintdb2026,
-  author = {Pedrouzo-Rodriguez, Laura and Gomez, Luis F. and Tolosana, Ruben and Vera-Rodriguez, Ruben and Daza, Roberto and Morales, Aythami and Fierrez, Julian},
-  title = {Leveraging Avatar Fingerprinting: A Multi-Generator Photorealistic Talking-Head Public Database and Benchmark},
-  year = {2026},
-  eprint = {2603.26934},
-  archivePrefix = {arXiv},
-  primaryClass = {cs.CV}
-}"""),
-    Citation("stgcn2018", """@inproceedings{stgcn2018,
-  author = {Yan, Sijie and Xiong, Yuanjun and Lin, Dahua},
-  title = {Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action Recognition},
-  booktitle = {AAAI Conference on Artificial Intelligence},
-  year = {2018}
-}"""),
-    Citation("mediapipe_facemesh2019", """@misc{mediapipe_facemesh2019,
-  author = {Kartynnik, Yury and Ablavatski, Artsiom and Grishchenko, Ivan and Grundmann, Matthias},
-  title = {Real-time Facial Surface Geometry from Monocular Video on Mobile {GPUs}},
-  year = {2019},
-  eprint = {1907.06724},
-  archivePrefix = {arXiv},
-  primaryClass = {cs.CV}
-}"""),
-    Citation("fan2017", """@inproceedings{fan2017,
-  author = {Bulat, Adrian and Tzimiropoulos, Georgios},
-  title = {How Far Are We From Solving the {2D} \\& {3D} Face Alignment Problem? (and a Dataset of 230,000 {3D} Facial Landmarks)},
-  booktitle = {IEEE International Conference on Computer Vision (ICCV)},
-  year = {2017}
-}"""),
+    Citation(
+        "f5c2026", "misc",
+        title="Micro-Expression-Aware Avatar Fingerprinting via Inter-Frame Feature Differencing",
+        authors=("Chapariniya, Masoumeh", "Odobez, Jean-Marc", "Dellwo, Volker", "Vuković, Teodora"),
+        year=2026, eprint="2604.23247", archiveprefix="arXiv", primaryclass="cs.CV"),
+    Citation(
+        "nvfair2024", "inproceedings",
+        title="Avatar Fingerprinting for Authorized Use of Synthetic Talking-Head Videos",
+        authors=("Prashnani, Ekta", "Nagano, Koki", "De Mello, Shalini", "Luebke, David", "Gallo, Orazio"),
+        year=2024, booktitle="European Conference on Computer Vision (ECCV)", pages="209–228"),
+    Citation(
+        "avaprintdb2026", "misc",
+        title="Leveraging Avatar Fingerprinting: A Multi-Generator Photorealistic Talking-Head Public "
+              "Database and Benchmark",
+        authors=("Pedrouzo-Rodriguez, Laura", "Gomez, Luis F.", "Tolosana, Ruben", "Vera-Rodriguez, Ruben",
+                 "Daza, Roberto", "Morales, Aythami", "Fierrez, Julian"),
+        year=2026, eprint="2603.26934", archiveprefix="arXiv", primaryclass="cs.CV"),
+    Citation(
+        "stgcn2018", "inproceedings",
+        title="Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action Recognition",
+        authors=("Yan, Sijie", "Xiong, Yuanjun", "Lin, Dahua"),
+        year=2018, booktitle="AAAI Conference on Artificial Intelligence"),
+    Citation(
+        "mediapipe_facemesh2019", "misc",
+        title="Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs",
+        authors=("Kartynnik, Yury", "Ablavatski, Artsiom", "Grishchenko, Ivan", "Grundmann, Matthias"),
+        year=2019, eprint="1907.06724", archiveprefix="arXiv", primaryclass="cs.CV"),
+    Citation(
+        "fan2017", "inproceedings",
+        title="How Far Are We From Solving the 2D & 3D Face Alignment Problem? (and a Dataset of 230,000 3D "
+              "Facial Landmarks)",
+        authors=("Bulat, Adrian", "Tzimiropoulos, Georgios"),
+        year=2017, booktitle="IEEE International Conference on Computer Vision (ICCV)"),
 )
 
 
@@ -215,7 +181,7 @@ def get(key: str) -> Citation:
         close = difflib.get_close_matches(key, CITATIONS, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise KeyError(f"citation key {key!r} is not in avbench.citations.{hint} Registered keys: "
-                       f"{', '.join(CITATIONS)}; add the paper's BibTeX entry there") from None
+                       f"{', '.join(CITATIONS)}; add a Citation for the paper there") from None
 
 
 def cite(ref: str) -> str:
