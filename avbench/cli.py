@@ -638,6 +638,40 @@ def _print_against_reported(entries, method: str, protocol: str | None, profile:
 
 
 @app.command()
+def score(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Score table: .parquet, .csv or .tsv, one row per pair.")],
+    column_target: Annotated[str, typer.Option(help="The file's column grouping the pairs (the AUC's target).")] = "target",
+    column_label: Annotated[str, typer.Option(help="The file's label column: 1 = same driver, 0 = different.")] = "label",
+    column_score: Annotated[str, typer.Option(help="The file's score column (higher = more likely the same driver).")] = "score",
+    positive_label: Annotated[Optional[str], typer.Option(metavar="VALUE", help="String labels: the value meaning same driver; the one other value means different.")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples (over targets) of the 95% CIs.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap draws.")] = 0,
+    json_: Annotated[bool, typer.Option("--json", help="Print every number as JSON instead of a table.")] = False,
+    roc: Annotated[Optional[Path], typer.Option(metavar="FILE.csv", help="Write the ROC curve: threshold, fpr, tpr.")] = None,
+    det: Annotated[Optional[Path], typer.Option(metavar="FILE.csv", help="Write the DET curve: threshold, fpr, fnr, fpr_probit, fnr_probit.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(metavar="FILE.png", help="Draw ROC and DET (normal-deviate axes) side by side.")] = None,
+) -> None:
+    """Verification metrics of any score table: AUCs with CIs, EER, TAR at FAR.
+
+    FILE is a run's scores-*.parquet or another tool's table with one row per pair: mean
+    per-target and pooled AUC with cluster-bootstrap CIs over targets, EER and its threshold
+    (accept score >= threshold), TAR at FAR 1% and 0.1%, and the counts."""
+    from avbench import score_file
+
+    table = score_file.load_score_table(file, column_target, column_label, column_score, positive_label)
+    report = score_file.score_report(table, n_boot=n_boot, seed=seed, source=file)
+    written = [score_file.write_roc(table, roc)] if roc else []
+    written += [score_file.write_det(table, det)] if det else []
+    written += [score_file.plot(table, plot, file.name)] if plot else []
+    if json_:
+        out.print(score_file.to_json(report), soft_wrap=True, highlight=False)
+    else:
+        score_file.print_report(report, file, out)
+    for path in written:
+        err.print(f"wrote {path}", soft_wrap=True, highlight=False)
+
+
+@app.command()
 def bench(
     method: Annotated[str, typer.Option("--method", "-m", help="Method(s) for train/infer: a name, a comma-separated list or 'all'.")] = "f5c_featdiff",
     what: Annotated[str, typer.Option(help="Comma-separated: train, infer, e2e, pipeline, landmarks, latency, scoring.")] = "train,infer",

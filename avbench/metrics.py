@@ -30,6 +30,11 @@ Conventions:
   are accepted together, so a tie that would push FAR above ``far`` is rejected
   as a whole.  With few negatives the attainable FARs are coarse (multiples of
   1 / n_negative): FAR <= 1 % needs >= 100 negatives to be anything but FAR = 0.
+* ``eer_threshold``: the score of the ROC point with the smallest worst error
+  max(FAR, FRR) -- one of the two points between which ``eer`` interpolates --
+  the nearest a single threshold gets to the EER; ties as :func:`eer_threshold` says.
+* ``roc_points`` / ``det_curve``: one row per distinct score plus a first row at
+  threshold +inf (nothing accepted), highest threshold first, no point dropped.
 """
 
 from __future__ import annotations
@@ -175,6 +180,60 @@ def tar_at_far(scores: pd.DataFrame, far: float = 0.01) -> float:
 
 def _tar_of_roc(fpr: np.ndarray, tpr: np.ndarray, far: float = 0.01) -> float:
     return float(tpr[fpr <= far + 1e-12].max())  # tolerance: far = k/n given as a decimal
+
+
+def eer_threshold(scores: pd.DataFrame) -> float:
+    """The score threshold at the EER point: the one a verifier would deploy (accept ``score >= t``).
+
+    :func:`eer` interpolates between two ROC points, but a threshold can only
+    realise ROC points.  Of all finite thresholds (the distinct scores), this is
+    the one whose worst error, max(FAR, FRR), is smallest; that minimum always
+    lies at one of the two points around the FAR = FRR crossing, and its max is
+    never below the EER.
+
+    Ties: all pairs with the threshold's score are accepted together (that is
+    what ``score >= t`` does), so tied scores move FAR and FRR in one step.  When
+    several thresholds have the same worst error, the one with FAR and FRR closest
+    to equal wins, and if that ties too, the higher threshold (fewer false
+    accepts at equal worst-case risk).  The starting point of the ROC curve
+    (threshold +inf, nothing accepted, FRR = 1) is never returned.
+
+    A perfectly separated table gives the lowest positive score (FAR = FRR = 0).
+    """
+    curve = roc_points(scores).iloc[1:]  # drop the +inf point: not a usable threshold
+    fpr, fnr = curve["fpr"].to_numpy(), 1.0 - curve["tpr"].to_numpy()
+    order = np.arange(len(curve))  # highest threshold first
+    worst, gap = (np.round(x, 12) for x in (np.maximum(fpr, fnr), np.abs(fnr - fpr)))  # 1 - k/n vs j/m
+    best = np.lexsort((order, gap, worst))[0]  # the last key sorts first
+    return float(curve["threshold"].to_numpy()[best])
+
+
+def roc_points(scores: pd.DataFrame) -> pd.DataFrame:
+    """The ROC curve over all pairs as a table: ``threshold``, ``fpr`` (FAR), ``tpr`` (TAR).
+
+    Every distinct score is a threshold (sklearn ``roc_curve`` with
+    ``drop_intermediate=False``), highest first, after a first row at threshold
+    +inf where nothing is accepted (FPR = TPR = 0); ``len`` is the number of
+    distinct scores + 1.  A row's rates are those of accepting ``score >= threshold``.
+    """
+    labels, values = _arrays(scores)
+    _both_classes(labels, "the ROC curve")
+    fpr, tpr, thresholds = roc_curve(labels, values, drop_intermediate=False)
+    thresholds = np.asarray(thresholds, dtype=float)
+    thresholds[0] = np.inf  # sklearn < 1.3 put max(score) + 1 there
+    return pd.DataFrame({"threshold": thresholds, "fpr": fpr, "tpr": tpr})
+
+
+def det_curve(scores: pd.DataFrame) -> pd.DataFrame:
+    """The DET curve over all pairs: ``threshold``, ``fpr`` (FAR), ``fnr`` (FRR = 1 - TAR).
+
+    The same rows as :func:`roc_points` (no point dropped, unlike sklearn's
+    ``det_curve``, which keeps only the part before the first perfect rate), so
+    both curves of one table share thresholds.  Plot it on normal-deviate axes
+    (``scipy.stats.norm.ppf`` of each rate), where the rates 0 and 1 lie at -inf and +inf.
+    """
+    roc = roc_points(scores)
+    return pd.DataFrame({"threshold": roc["threshold"], "fpr": roc["fpr"], "fnr": 1.0 - roc["tpr"]})
 
 
 # --- cluster bootstrap over targets ------------------------------------------------------
