@@ -417,6 +417,42 @@ def _one_writer(run_dir: Path, enabled: bool):
     return FileLock(run_dir / "run.lock")
 
 
+CHECKPOINT_NAME = "best.safetensors"  # and its sidecar best.json (avbench.checkpoints)
+
+
+def save_model(plan: RunPlan, cell: Cell, t: int, keys: dict[str, str], method, result, source,
+               val: pd.DataFrame, fabric, commit: str, run_dir: Path) -> Path:
+    """Save a trained cell's model (best validation state) with everything needed to use it
+    again: the method and its config, what it was trained on, and its decision threshold.
+
+    The threshold is the EER threshold of the validation identities' scores (accept a pair
+    when its score is at least the threshold): chosen on identities the model never trained
+    on, not on the test identities whose numbers it would then flatter.  The validation
+    videos are scored once more with the best state, through the same scoring path as the
+    test groups, so the threshold also holds for a resumed training.
+    """
+    from avbench.checkpoints import save_checkpoint
+    from avbench.metrics import eer, eer_threshold
+    from avbench.training import validation_scores
+
+    val_auc, val_scores = validation_scores(method, source, val, t, fabric, plan.training.batch_size)
+    two_classes = val_scores is not None and val_scores["label"].nunique() == 2
+    finite = lambda x: x if isinstance(x, float) and math.isfinite(x) else None  # noqa: E731  JSON has no NaN
+    meta = {
+        "dataset": plan.index.dataset, "dataset_fingerprint": plan.index.fingerprint,
+        "protocol": plan.protocol.name, "protocol_version": plan.protocol.version, "cell": cell.name,
+        "train_generators": list(cell.train_generators), "clip_length": t, "seed": plan.request.seed,
+        "profile": plan.request.profile,
+        "training": dataclasses.asdict(dataclasses.replace(plan.training, clip_length=t)),
+        "run_keys": dict(keys), "best_epoch": result.best_epoch, "val_auc": finite(float(val_auc)),
+        "threshold": finite(float(eer_threshold(val_scores))) if two_classes else None,
+        "threshold_rule": "EER on the validation identities (accept when score >= threshold)",
+        "val_eer": finite(float(eer(val_scores))) if two_classes else None,
+        "val_videos": len(val), "git_commit": commit,
+    }
+    return save_checkpoint(run_dir / CHECKPOINT_NAME, method, meta, method_name=plan.method.name)
+
+
 def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: dict[str, str],
                         run_dir: Path, fabric, store, cache_dir: Path | None, progress, device: str,
                         env: dict, commit: str, plugins: dict, resume: bool = True) -> CellOutcome:
@@ -425,11 +461,11 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     ``resume``: go on from the run folder's saved training state (False: discard it)."""
     import torch
 
-    from avbench.embed import embed_videos
+    from avbench.embed import score_videos
     from avbench.evaluation import evaluation_pairs, select_videos
     from avbench.metrics import summarize
     from avbench.results import ResultRow
-    from avbench.scores import PendingScoreFiles, score_table
+    from avbench.scores import PendingScoreFiles
     from avbench.training import progress_path, resume_environment, train_cell
 
     req, index = plan.request, plan.index
@@ -452,7 +488,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
         try:
             result = train_cell(method, fabric, train, val, source,
                                 dataclasses.replace(plan.training, clip_length=t), t, req.seed,
-                                run_dir / "best.ckpt",
+                                run_dir / CHECKPOINT_NAME,
                                 progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
                                 if progress and lead else None, compile=req.compile,
                                 identity=keys[cell.evals[0].name], resume=resume)
@@ -464,6 +500,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     env = {**env, **resume_environment(result)}
     if not lead:
         return CellOutcome(cell, [], False)
+    checkpoint = save_model(plan, cell, t, keys, method, result, source, val, fabric, commit, run_dir)
     # Score files stay under pending names until their rows are committed, so a failure or a
     # kill before the commit leaves no final-named score file without a row (see scores.py).
     pending = PendingScoreFiles(run_dir)  # also removes pending files a killed attempt left
@@ -478,11 +515,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
                     f"{len(pairs)} pairs without both positives and negatives: each test target "
                     "needs two self-reenactments and a cross-reenactment")
             with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
-                emb = embed_videos(method, source, list(test.index), t, fabric, plan.training.batch_size)
-            pos = {label: i for i, label in enumerate(test.index)}
-            a = emb[[pos[x] for x in pairs["a"]]]
-            b = emb[[pos[x] for x in pairs["b"]]]
-            scores = score_table(pairs, test, (a * b).sum(1))
+                scores = score_videos(method, source, test, pairs, t, fabric, plan.training.batch_size)
             score_file, score_sha256 = pending.write(
                 f"scores-{ev.name}.parquet", scores,
                 metadata={"run_key": keys[ev.name], "method": plan.method.name, "cell": cell.name,
@@ -510,7 +543,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
                 clip_length=t, profile=req.profile, config=config, git_commit=commit,
                 environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
                 score_file=store.relative(score_file), score_sha256=score_sha256,
-                checkpoint=store.relative(result.checkpoint), run_key=keys[ev.name],
+                checkpoint=store.relative(checkpoint), run_key=keys[ev.name],
             ))
         # One transaction per cell: a failure above leaves no partial cell in the store.
         stored = store.add_all(rows)
@@ -525,5 +558,5 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     # A kill between the commit and these renames (one rename per file) leaves rows whose
     # files are still pending; readers then name the file and its pending copy.
     pending.publish()
-    progress_path(run_dir / "best.ckpt").unlink(missing_ok=True)  # stored: nothing left to resume
+    progress_path(run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # stored: nothing left to resume
     return CellOutcome(cell, stored, False)

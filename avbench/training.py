@@ -29,7 +29,7 @@ from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
 from avbench.distributed import sync_batchnorm
 from avbench.errors import TrainingError
-from avbench.embed import embed_videos
+from avbench.embed import score_videos
 from avbench.evaluation import verification_pairs
 from avbench.metrics import per_target_auc
 
@@ -155,17 +155,16 @@ def label_tensor(ids: list[int], device) -> torch.Tensor:
     return tensor.pin_memory().to(device, non_blocking=True)
 
 
-def validation_auc(method, source: ClipSource, videos: pd.DataFrame, clip_length: int,
-                   fabric, batch_size: int) -> float:
+def validation_scores(method, source: ClipSource, videos: pd.DataFrame, clip_length: int,
+                      fabric, batch_size: int) -> tuple[float, pd.DataFrame | None]:
+    """The validation identities' mean per-target AUC and score table (NaN and None when the
+    split gives no pairs), through the same scoring path as the test groups."""
     pairs = verification_pairs(videos)
     if pairs.empty:
-        return float("nan")
-    emb = embed_videos(method, source, list(videos.index), clip_length, fabric, batch_size)
-    row = {label: i for i, label in enumerate(videos.index)}
-    a = emb[[row[x] for x in pairs["a"]]]
-    b = emb[[row[x] for x in pairs["b"]]]
-    aucs = per_target_auc(pairs.assign(score=(a * b).sum(1)))
-    return float(aucs.mean()) if len(aucs) else float("nan")  # tiny val splits may have none
+        return float("nan"), None
+    scores = score_videos(method, source, videos, pairs, clip_length, fabric, batch_size)
+    aucs = per_target_auc(scores)
+    return (float(aucs.mean()) if len(aucs) else float("nan")), scores  # tiny val splits may have none
 
 
 def progress_path(checkpoint: Path) -> Path:
@@ -280,6 +279,9 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                compile: bool = False, identity: str = "", resume: bool = True) -> TrainResult:
     """Train ``method`` in place; on return it holds the best validation state.
 
+    ``checkpoint`` is where the caller saves that state (:mod:`avbench.checkpoints`, with what
+    it needs to rebuild the method); the training state and ``history.csv`` are kept beside it.
+
     After every epoch the whole training state (weights, optimizer, schedule, random
     generators, history, best state, and the parts so far: their epochs, torch thread
     count, device type and training time) is saved atomically to :func:`progress_path`;
@@ -392,7 +394,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         if epoch % cfg.val_every == 0 or epoch == cfg.epochs:
             # The bare method: validation needs no gradient sync, and every process
             # computes the same AUC, so all keep the same best state.
-            record["val_auc"] = validation_auc(method, source, val, clip_length, fabric, cfg.batch_size)
+            record["val_auc"], _ = validation_scores(method, source, val, clip_length, fabric, cfg.batch_size)
             score = record["val_auc"] if not math.isnan(record["val_auc"]) else epoch / 1e6
             if score > best[0]:
                 best = (score, epoch, copy.deepcopy(method.state_dict()))
@@ -408,8 +410,6 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     loader.close()
     if best[2] is not None:
         method.load_state_dict(best[2])
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    fabric.save(checkpoint, {"model": method, "epoch": best[1], "val_auc": best[0], "history": history})
     parts = [*earlier, _part(first_epoch, cfg.epochs, fabric, start)]
     return TrainResult(best[0], best[1], history, sum(p["wall_time_s"] or 0.0 for p in parts),
                        str(checkpoint), saved["epoch"] if saved is not None else 0,

@@ -126,3 +126,40 @@ def test_originals_are_kept_the_reference_way_end_to_end(tiny_synthetic, tmp_pat
     scores = read_scores(store.resolve(full.score_file))
     real = scores[(scores["a_generator"] == "original") | (scores["b_generator"] == "original")]
     assert set(real["label"]) == {0, 1}  # originals are self videos: in positive and negative pairs
+
+
+def test_a_run_saves_a_model_that_reproduces_its_stored_scores(tiny_synthetic, tmp_path):
+    """The row's checkpoint (safetensors + JSON) rebuilds the trained model without the run:
+    scoring the test videos with it through the one scoring path gives the stored scores."""
+    import json
+
+    import numpy as np
+
+    from avbench.checkpoints import load_checkpoint
+    from avbench.embed import score_videos
+    from avbench.evaluation import evaluation_pairs, select_videos
+    from avbench.runner import clip_source
+    from avbench.training import make_fabric
+
+    reg = load_registry()
+    plan = plan_run(reg, RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                    profile="smoke", data=f"synthetic:{tiny_synthetic}"))
+    store = ResultsStore(tmp_path / "results.sqlite")
+    [row] = execute(plan, store=store, cache_dir=tmp_path / "cache")[0].rows
+    path = store.resolve(row.checkpoint)
+    assert path.name == "best.safetensors" and path.with_suffix(".json").is_file()
+    model = load_checkpoint(path, reg)
+    meta = model.meta
+    assert meta["method"] == "f5c_featdiff"
+    assert meta["config"] == json.loads(json.dumps(row.config["method"]))  # tuples are JSON lists
+    assert meta["dataset_fingerprint"] == plan.index.fingerprint and meta["cell"] == "all"
+    assert meta["run_keys"] == {"all": row.run_key} and meta["seed"] == 0 and meta["clip_length"] == 8
+    assert meta["threshold"] is None or np.isfinite(meta["threshold"])
+    [cell] = plan.cells
+    test = select_videos(plan.index, "test", cell.evals[0].generators, cell.evals[0].originals)
+    pairs, _ = evaluation_pairs(test, cell.evals[0])
+    source, _ = clip_source(plan, test, tmp_path / "cache")
+    scores = score_videos(model.method, source, test, pairs, 8, make_fabric("cpu", "32-true"), 4)
+    stored = read_scores(store.resolve(row.score_file))
+    np.testing.assert_allclose(scores["score"].to_numpy(), stored["score"].to_numpy(), atol=1e-6)
+    assert scores["label"].tolist() == stored["label"].tolist()
