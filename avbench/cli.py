@@ -638,6 +638,58 @@ def _print_against_reported(entries, method: str, protocol: str | None, profile:
 
 
 @app.command()
+def evaluate(
+    run: Annotated[Optional[int], typer.Option("--run", metavar="ID", help="Evaluate the model saved by this row of --db (its `id`).")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Evaluate this saved model: a .safetensors file with its .json sidecar.")] = None,
+    data: Annotated[Optional[str], typer.Option(help="NAME:PATH of the data to evaluate on; default: the embedded synthetic dataset.")] = None,
+    protocol: Annotated[Optional[str], typer.Option(help="Protocol whose test groups are scored; default: the one the model was trained under.")] = None,
+    cell: Annotated[Optional[str], typer.Option(help="Protocol cell whose test groups are scored; default: the model's own cell, or the protocol's only one.")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite): read for --run, written with the rows.")] = None,
+    force: Annotated[bool, typer.Option(help="Score again even if this model was evaluated on this data already.")] = False,
+) -> None:
+    """Score a trained model on a dataset's test groups without training, and store the rows.
+
+    The rows are evaluation-only: they name the run, dataset, protocol and cell the model was
+    trained on. With another --data this is cross-dataset evaluation."""
+    from avbench.errors import UsageError
+    from avbench.evaluate import EvaluationRequest, checkpoint_of_row, evaluate as evaluate_, plan_evaluation
+    from avbench.progress import progress_bar
+    from avbench.report import protocol_table
+    from avbench.results import ResultsStore, default_db_path
+
+    if (run is None) == (checkpoint is None):
+        raise UsageError("give exactly one of --run ID (a row of --db) and --checkpoint FILE")
+    store = ResultsStore(db or default_db_path())
+    path = checkpoint_of_row(store, run) if run is not None else checkpoint
+    request = EvaluationRequest(checkpoint=path, data=data, protocol=protocol, cell=cell, device=device)
+    reg = _State.registry()
+    err.print("resolving model, protocol and data ...")
+    plan, meta = plan_evaluation(reg, request)
+    trained = f"{meta.get('dataset', '?')} / {meta.get('protocol', '?')} / {meta.get('cell', '?')}"
+    out.print(Text.assemble("model ", (plan.method.name, "bold"), f" from {path} (trained on {trained}), "
+                            f"protocol {plan.protocol.name} v{plan.protocol.version}, cell {plan.cells[0].name}, "
+                            f"data {plan.index.dataset} ({len(plan.index.videos)} videos, fingerprint "
+                            f"{plan.index.fingerprint})"))
+    with progress_bar(f"evaluate {plan.method.name}") as update:
+        rows = evaluate_(reg, plan, path, meta, store, request, force=force,
+                         progress=lambda stage, done, total: update(done, total, stage))
+    table = protocol_table(rows)
+    grid = Table("cell", *map(str, table.columns),
+                 title=f"{plan.protocol.name}: mean per-target AUC [95% CI], {plan.index.dataset}, "
+                       "evaluation only (no training)")
+    for name, values in table.iterrows():
+        grid.add_row(str(name), *[str(v) for v in values])
+    out.print(grid)
+    threshold = rows[0].metrics.get("threshold") if rows else None
+    if threshold is not None:
+        out.print("  at the model's threshold " + f"{threshold:.4f}: "
+                  + ", ".join(f"{r.test_group} FAR {r.metrics['far_at_threshold']:.3f} FRR "
+                              f"{r.metrics['frr_at_threshold']:.3f}" for r in rows))
+    out.print(f"results: {store.path}")
+
+
+@app.command()
 def score(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Score table: .parquet, .csv or .tsv, one row per pair.")],
     column_target: Annotated[str, typer.Option(help="The file's column grouping the pairs (the AUC's target).")] = "target",
