@@ -690,6 +690,75 @@ def evaluate(
 
 
 @app.command()
+def verify(
+    video_a: Annotated[Path, typer.Argument(metavar="A", help="A video file.")],
+    video_b: Annotated[Path, typer.Argument(metavar="B", help="Another video file.")],
+    run: Annotated[Optional[int], typer.Option("--run", metavar="ID", help="Use the model saved by this row of --db (its `id`).")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Use this saved model: a .safetensors file with its .json sidecar.")] = None,
+    db: Annotated[Optional[Path], typer.Option(help="Results database for --run (default ./avbench-results/results.sqlite).")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "cpu",
+    json_: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Are A and B driven by the same person? Prints the score, the model's threshold (the EER
+    threshold of its validation identities) and the decision at it."""
+    import json
+
+    from avbench.inference import open_model, verify_videos
+
+    reg = _State.registry()
+    model = open_model(reg, checkpoint=checkpoint, run=run, db=db, device=_resolved_device(device))
+    v = verify_videos(reg, model, video_a, video_b, device=device)
+    if json_:
+        out.print(json.dumps(v.__dict__), soft_wrap=True, highlight=False)
+        return
+    verdict = ("same driver" if v.same_driver else "different drivers") if v.same_driver is not None \
+        else "no decision: the model was saved without a threshold"
+    threshold = "none" if v.threshold is None else f"{v.threshold:.4f}"
+    out.print(f"score {v.score:.4f}, threshold {threshold}: {verdict} ({v.seconds:.2f} s)",
+              soft_wrap=True, highlight=False)
+
+
+@app.command()
+def embed(
+    data: Annotated[Optional[str], typer.Argument(metavar="SPEC", help="NAME:PATH of a dataset; default: the embedded synthetic dataset.")] = None,
+    out_file: Annotated[Path, typer.Option("--out", metavar="FILE.parquet", help="Where to write one row per video.")] = Path("embeddings.parquet"),
+    run: Annotated[Optional[int], typer.Option("--run", metavar="ID", help="Use the model saved by this row of --db (its `id`).")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(metavar="FILE", help="Use this saved model: a .safetensors file with its .json sidecar.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Only this split: train | val | test; default: every video.")] = None,
+    db: Annotated[Optional[Path], typer.Option(help="Results database for --run (default ./avbench-results/results.sqlite).")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
+    """Write one embedding per video of a dataset, with its index columns, to a Parquet file."""
+    from avbench.errors import UsageError
+    from avbench.inference import embed_dataset, open_model
+    from avbench.progress import progress_bar
+
+    if out_file.suffix != ".parquet":
+        raise UsageError(f"--out {out_file}: embeddings are written as Parquet; give a .parquet file name")
+    reg = _State.registry()
+    model = open_model(reg, checkpoint=checkpoint, run=run, db=db,
+                       device=_resolved_device(device))
+    with progress_bar(f"embed {model.meta['method']}") as update:
+        table = embed_dataset(reg, model, data, split, device=device,
+                              progress=lambda stage, done, total: update(done, total, stage))
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_name(f".{out_file.name}.tmp")
+    table.to_parquet(tmp, index=False)
+    tmp.replace(out_file)
+    for path in table.attrs.get("left_out", []):
+        out.print(f"  left out (no face in any frame): {path}", soft_wrap=True, highlight=False)
+    out.print(f"{len(table)} embeddings of dimension {len(table['embedding'].iloc[0])} "
+              f"({table.attrs['dataset']}, fingerprint {table.attrs['dataset_fingerprint']}): {out_file}",
+              soft_wrap=True, highlight=False)
+
+
+def _resolved_device(device: str) -> str:
+    from avbench.runner import resolve_device
+
+    return resolve_device(device)
+
+
+@app.command()
 def score(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Score table: .parquet, .csv or .tsv, one row per pair.")],
     column_target: Annotated[str, typer.Option(help="The file's column grouping the pairs (the AUC's target).")] = "target",
