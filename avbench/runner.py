@@ -14,6 +14,7 @@ import shlex
 import traceback
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,17 @@ class RunPlan:
 
     def clip_length(self, cell: Cell) -> int:
         return cell.clip_length or self.training.clip_length
+
+    @cached_property
+    def method_config(self) -> dict[str, Any]:
+        """The method's resolved config (paper defaults, variant defaults, ``--set``, the
+        extractor's fields) as stored with every row: built once per plan, on first use (so
+        planning does not import the method's code)."""
+        try:
+            return dataclasses.asdict(self.method.load().Config(**self.method_overrides))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"method {self.method.name!r}: its config does not accept "
+                             f"{self.method_overrides}: {exc}") from None
 
 
 def resolve_device(device: str) -> str:
@@ -346,9 +358,8 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     todo = []
     for cell in plan.cells:
         t = plan.clip_length(cell)
-        method_cfg = dataclasses.asdict(plan.method.load().Config(**plan.method_overrides))
         training = dataclasses.replace(plan.training, clip_length=t).as_dict()
-        config = {"method": method_cfg, "training": training, "profile": req.profile}
+        config = {"method": plan.method_config, "training": training, "profile": req.profile}
         keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name,
                                       plan.protocol.version, cell.name, ev.name,
                                       index.fingerprint, req.seed) for ev in cell.evals}
