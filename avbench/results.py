@@ -34,6 +34,19 @@ if it lies inside the store's folder (symlinks resolved), exists, and has that
 hash -- otherwise a :class:`ScoreFileError` names the file, the run key, the
 database and what to do.
 
+Evaluation-only rows.  ``avbench run`` trains a model and evaluates it in one go;
+``avbench evaluate`` scores a saved model (a checkpoint) on a dataset without
+training it.  A model trained on one dataset or protocol and scored on another is a
+different measurement from a training run -- its number says how a given model
+transfers, not how well a method learns from that data -- so it must never be
+mistaken for one, and its row must name the model it came from.  Such a row has
+``trained_on`` set (:data:`TRAINED_ON_KEYS`: the training run's key, dataset,
+dataset fingerprint, protocol and cell, and the checkpoint's SHA-256); ``trained_on``
+is NULL for rows whose model was trained by the run that stored them (every row of
+``avbench run``, and every row stored before schema version 3).  Leaderboards rank
+trained runs only and list evaluation-only rows apart
+(:func:`avbench.leaderboard.entries.evaluated_rows`).
+
 ``run_key`` (:func:`make_run_key`) hashes what determines a cell's result -- method,
 its config, protocol name and version, cell, eval group, dataset fingerprint, seed
 -- so a run can find a cell that was already computed (:meth:`ResultsStore.find`)
@@ -62,13 +75,19 @@ import pandas as pd
 import avbench
 from avbench.errors import AvbenchError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB_NAME = "results.sqlite"
 BUSY_TIMEOUT_S = 30.0  # parallel jobs of a sweep finish together; a write takes milliseconds
 
 # The score file's SHA-256 (64 lowercase hex digits); NULL: stored before version 2, unknown.
 _SCORE_SHA256 = ("score_sha256 TEXT CHECK (score_sha256 IS NULL OR (length(score_sha256) = 64 "
                  "AND score_sha256 NOT GLOB '*[^0-9a-f]*'))")
+
+# Where an evaluation-only row's model came from (a JSON object, see TRAINED_ON_KEYS); NULL: the
+# model was trained by the run that stored the row (every row before version 3).
+_TRAINED_ON = "trained_on TEXT CHECK (trained_on IS NULL OR json_type(trained_on) = 'object')"
+# What ``trained_on`` must hold (as strings); further keys are allowed.
+TRAINED_ON_KEYS = ("run_key", "dataset", "dataset_fingerprint", "protocol", "cell", "checkpoint_sha256")
 
 SCHEMA = """
 CREATE TABLE results (
@@ -98,23 +117,26 @@ CREATE TABLE results (
     score_file          TEXT NOT NULL,
     checkpoint          TEXT NOT NULL,
     run_key             TEXT NOT NULL,
-    {sha}
+    {sha},
+    {trained_on}        -- NULL, or the model an evaluation-only row scored
 ) STRICT;
 CREATE INDEX results_run_key ON results (run_key);
 CREATE INDEX results_protocol ON results (protocol, protocol_version, test_group);
-""".replace("{sha}", _SCORE_SHA256)
+""".replace("{sha}", _SCORE_SHA256).replace("{trained_on}", _TRAINED_ON)
 
 # Statements that take a file from version N to N + 1, run inside the first write's
 # transaction.  Columns added later are appended, so old and new files have one layout.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (f"ALTER TABLE results ADD COLUMN {_SCORE_SHA256}",),
+    2: (f"ALTER TABLE results ADD COLUMN {_TRAINED_ON}",),
 }
 # Columns a file of an older version lacks (read as NULL until its first write migrates it).
-_ADDED_IN = {"score_sha256": 2}
+_ADDED_IN = {"score_sha256": 2, "trained_on": 3}
 
 # How each field is stored: plain columns, JSON objects, JSON arrays read back as tuples.
 _JSON_OBJECTS = ("metrics", "config", "environment", "plugins")
 _JSON_TUPLES = ("train_generators", "test_generators")
+_JSON_OPTIONAL_OBJECTS = ("trained_on",)  # NULL or a JSON object
 
 
 class ResultsStoreError(AvbenchError):
@@ -198,7 +220,9 @@ class ResultRow:
     ``run_key`` is computed by :func:`make_run_key` when left empty; ``id`` is
     assigned by the store.  Fields are checked on construction: strings must be
     strings, ``seed`` and ``clip_length`` integers, ``main_score`` a finite
-    number, JSON fields mappings; generator lists become tuples.
+    number, JSON fields mappings; generator lists become tuples.  ``trained_on`` is
+    None or a mapping with every key of :data:`TRAINED_ON_KEYS` as a string (extra keys
+    allowed), ``checkpoint_sha256`` as 64 lowercase hex digits.
     """
 
     method: str
@@ -228,6 +252,9 @@ class ResultRow:
     run_key: str = ""
     created_at: str = field(default_factory=utc_now)
     id: int | None = None
+    # None: the model was trained by the run that stored this row; a dict: an evaluation-only
+    # row, naming the model it scored (TRAINED_ON_KEYS; see the module docstring).
+    trained_on: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -289,6 +316,8 @@ class ResultRow:
             if not isinstance(value, Mapping):
                 fail(name, "a mapping")
             put(name, dict(value))
+        if self.trained_on is not None:
+            put("trained_on", _checked_trained_on(self.trained_on))
         if not self.run_key:
             put("run_key", make_run_key(self.method, self.config, self.protocol,
                                         self.protocol_version, self.cell, self.test_group,
@@ -301,6 +330,8 @@ class ResultRow:
             rec[name] = _canonical(rec[name])
         for name in _JSON_TUPLES:
             rec[name] = _canonical(list(rec[name]))
+        for name in _JSON_OPTIONAL_OBJECTS:
+            rec[name] = None if rec[name] is None else _canonical(rec[name])
         return rec
 
     @classmethod
@@ -308,7 +339,34 @@ class ResultRow:
         values = dict(rec)
         for name in (*_JSON_OBJECTS, *_JSON_TUPLES):
             values[name] = json.loads(values[name])
+        for name in _JSON_OPTIONAL_OBJECTS:
+            if values.get(name) is not None:
+                values[name] = json.loads(values[name])
         return cls(**values)
+
+
+def _checked_trained_on(value: Any) -> dict[str, Any]:
+    """``ResultRow.trained_on`` as a dict, or a TypeError naming the field and what is wrong."""
+    what = "ResultRow.trained_on (the model an evaluation-only row scored)"
+    need = f"None or a mapping with the str keys {', '.join(TRAINED_ON_KEYS)}"
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be {need}; got {type(value).__name__} {value!r:.80}")
+    odd = [k for k in value if not isinstance(k, str)]
+    if odd:
+        raise TypeError(f"{what} must have str keys (it is stored as a JSON object); got {odd[0]!r:.40}")
+    missing = [k for k in TRAINED_ON_KEYS if k not in value]
+    if missing:
+        raise TypeError(f"{what} lacks {', '.join(missing)}: it must be {need} "
+                        "(run_key may be \"\" if the training run is unknown)")
+    for key in TRAINED_ON_KEYS:
+        if not isinstance(value[key], str):
+            raise TypeError(f"{what}[{key!r}] must be a str; got {type(value[key]).__name__} "
+                            f"{value[key]!r:.80}")
+    sha = value["checkpoint_sha256"]
+    if not (len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        raise TypeError(f"{what}['checkpoint_sha256'] must be the checkpoint's SHA-256 as 64 "
+                        f"lowercase hex digits; got {sha!r:.80}")
+    return dict(value)
 
 
 # Column order of the table and of query() frames (tests check it against SCHEMA and ResultRow).
@@ -317,6 +375,7 @@ COLUMNS = (
     "test_group", "test_generators", "clip_length", "dataset", "dataset_fingerprint", "seed",
     "profile", "metrics", "main_score", "config", "avbench_version", "git_commit", "environment",
     "plugins", "wall_time_s", "device", "score_file", "checkpoint", "run_key", "score_sha256",
+    "trained_on",
 )
 
 
@@ -497,9 +556,10 @@ class ResultsStore:
     def query(self, **filters: Any) -> pd.DataFrame:
         """Rows matching every filter as a DataFrame (one column per field, oldest first).
 
-        JSON fields hold dicts, generator fields tuples.  Filter names are column
-        names; a list or set value matches any of its items; tuples filter the
-        generator columns by equality.
+        JSON fields hold dicts, generator fields tuples; ``trained_on`` is None in rows
+        of training runs.  Filter names are column names; a list or set value matches
+        any of its items; tuples filter the generator columns by equality, a dict a
+        JSON column; None matches NULL (``trained_on=None``: the rows of training runs).
         """
         records = [ResultRow.from_record(r).__dict__ for r in self._select(filters)]
         return pd.DataFrame.from_records(records, columns=list(COLUMNS))
@@ -536,7 +596,7 @@ class ResultsStore:
                 if name in _JSON_TUPLES:
                     where.append(f"{col} = ?")
                     params.append(_canonical(list(value)))
-                elif name in _JSON_OBJECTS:
+                elif name in _JSON_OBJECTS or (name in _JSON_OPTIONAL_OBJECTS and value is not None):
                     where.append(f"{col} = ?")
                     params.append(_canonical(value))
                 elif isinstance(value, (list, set, frozenset)):

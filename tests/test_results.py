@@ -188,15 +188,26 @@ def test_a_writer_waits_for_a_held_lock(tmp_path):
 
 
 def test_newer_schema_is_refused_with_the_file_named(tmp_path):
+    assert SCHEMA_VERSION == 3
     path = tmp_path / "results.sqlite"
     ResultsStore(path).add(row())
     con = sqlite3.connect(path)
-    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()
-    with pytest.raises(ResultsStoreError, match=rf"{path.name}.*schema version {SCHEMA_VERSION + 1}"
-                       r".*newer"):
+    before = path.read_bytes()
+    message = (f"{path}: results schema version 4 is newer than this avbench ({avbench.__version__}) "
+               "understands (version 3); upgrade avbench or write to another results file")
+    with pytest.raises(ResultsStoreError) as caught:
         ResultsStore(path)
+    assert str(caught.value) == message
+    store = object.__new__(ResultsStore)  # a store made before the file was replaced by a newer one
+    store.path = path
+    for use in (store.all, lambda: store.add(row(seed=1, trained_on=trained_on()))):
+        with pytest.raises(ResultsStoreError) as caught:
+            use()
+        assert str(caught.value) == message
+    assert path.read_bytes() == before  # neither read nor written
 
 
 def test_foreign_files_are_refused(tmp_path):
@@ -222,6 +233,106 @@ def test_query_frame_round_trips_json_fields(tmp_path):
     assert isinstance(df, pd.DataFrame)
     stored = sqlite3.connect(store.path).execute("SELECT metrics FROM results").fetchone()[0]
     assert json.loads(stored) == df.loc[0, "metrics"]
+
+
+# --- evaluation-only rows -------------------------------------------------------------
+
+SHA = "0123456789abcdef" * 4
+
+
+def trained_on(**changes) -> dict:
+    """Where the model of an evaluation-only row came from (as ``avbench evaluate`` records it)."""
+    return {"run_key": "9f" * 16, "dataset": "nvfair", "dataset_fingerprint": "abc123",
+            "protocol": "nvfair_pooled", "cell": "all", "checkpoint_sha256": SHA} | changes
+
+
+def test_rows_with_and_without_trained_on_round_trip(tmp_path):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    trained = store.add(row())
+    origin = trained_on(checkpoint="runs/x/model.safetensors", protocol_version="1")  # extra keys kept
+    evaluated = store.add(row(dataset="avaprintdb", dataset_fingerprint="zzz", protocol="avaprintdb",
+                              trained_on=origin))
+    assert trained.trained_on is None and evaluated.trained_on == origin
+    assert store.rows() == [trained, evaluated]  # every field, typed, equal
+    assert store.find(evaluated.run_key).trained_on == origin
+
+    df = store.all()
+    assert list(df.columns) == list(COLUMNS) and COLUMNS[-1] == "trained_on"
+    assert df["trained_on"].tolist() == [None, origin]
+    assert store.query(trained_on=None)["id"].tolist() == [1]  # the training run's rows
+    assert store.query(trained_on=origin)["id"].tolist() == [2]
+    con = sqlite3.connect(store.path)
+    assert con.execute("SELECT trained_on FROM results ORDER BY id").fetchall() == [
+        (None,), (json.dumps(origin, sort_keys=True, separators=(",", ":")),)]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint"):
+        con.execute("UPDATE results SET trained_on = '[1, 2]' WHERE id = 1")  # not an object
+
+
+def test_trained_on_is_checked():
+    need = ("None or a mapping with the str keys run_key, dataset, dataset_fingerprint, protocol, "
+            "cell, checkpoint_sha256")
+    what = "ResultRow.trained_on (the model an evaluation-only row scored)"
+    cases = [
+        (["nvfair"], f"{what} must be {need}; got list ['nvfair']"),
+        ("nvfair", f"{what} must be {need}; got str 'nvfair'"),
+        ({k: v for k, v in trained_on().items() if k not in ("cell", "protocol")},
+         f"{what} lacks protocol, cell: it must be {need} "
+         '(run_key may be "" if the training run is unknown)'),
+        (trained_on(run_key=None), f"{what}['run_key'] must be a str; got NoneType None"),
+        (trained_on(checkpoint_sha256=SHA.upper()),
+         f"{what}['checkpoint_sha256'] must be the checkpoint's SHA-256 as 64 lowercase hex digits; "
+         f"got '{SHA.upper()}'"),
+        (trained_on(checkpoint_sha256=SHA[:40]),
+         f"{what}['checkpoint_sha256'] must be the checkpoint's SHA-256 as 64 lowercase hex digits; "
+         f"got '{SHA[:40]}'"),
+        ({**trained_on(), 1: "x"}, f"{what} must have str keys (it is stored as a JSON object); got 1"),
+    ]
+    for value, message in cases:
+        with pytest.raises(TypeError) as caught:
+            row(trained_on=value)
+        assert str(caught.value) == message
+    assert row(trained_on=trained_on(run_key="")).trained_on["run_key"] == ""  # unknown training run
+
+
+def _as_version(path: Path, version: int) -> None:
+    """Turn a file written now into one written by avbench of schema ``version``: the columns
+    added since dropped (columns are only ever appended), the version set."""
+    con = sqlite3.connect(path)
+    for name in ("trained_on", "score_sha256")[:3 - version]:
+        con.execute(f"ALTER TABLE results DROP COLUMN {name}")
+    con.execute(f"PRAGMA user_version = {version}")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_file_is_read_unchanged_and_migrated_by_its_first_write(tmp_path, version):
+    path = tmp_path / "results.sqlite"
+    old = ResultsStore(path).add(row(score_sha256=SHA))
+    _as_version(path, version)
+    before = path.read_bytes()
+
+    store = ResultsStore(path)
+    [read] = store.rows()
+    assert read.trained_on is None and read.run_key == old.run_key
+    assert read.score_sha256 == (SHA if version == 2 else None)
+    assert store.all()["trained_on"].tolist() == [None]
+    assert len(store.query(trained_on=None)) == 1 and len(store) == 1
+    assert path.read_bytes() == before  # reading never modifies a results file
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == version
+    con.close()
+
+    new = store.add(row(seed=1, trained_on=trained_on()))
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert tuple(r[1] for r in con.execute("PRAGMA table_info(results)")) == COLUMNS
+    assert con.execute("SELECT trained_on IS NULL FROM results ORDER BY id").fetchall() == [(1,), (0,)]
+    con.close()
+    assert [r.trained_on for r in store.rows()] == [None, trained_on()]
+    assert store.rows()[1] == new
+    store.add(row(seed=2))  # migrated once: a second write finds version 3
+    assert len(ResultsStore(path)) == 3
 
 
 # --- provenance ------------------------------------------------------------------------

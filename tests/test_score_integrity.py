@@ -167,6 +167,7 @@ def test_publish_and_compare_refuse_a_score_file_written_over(run_cli, tmp_path)
 
 def _as_version_1(path: Path) -> None:
     con = sqlite3.connect(path)
+    con.execute("ALTER TABLE results DROP COLUMN trained_on")  # added in version 3
     con.execute("ALTER TABLE results DROP COLUMN score_sha256")
     con.execute("PRAGMA user_version = 1")
     con.commit()
@@ -192,7 +193,7 @@ def test_a_version_1_database_is_read_unchanged_and_migrated_by_its_first_write(
 
     new = store_result(store, "f5c_featdiff", 1.5)
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert con.execute("SELECT score_sha256 FROM results ORDER BY id").fetchall() == [
         (None,), (new.score_sha256,)]
     assert [r.score_sha256 for r in store.rows()] == [None, new.score_sha256]

@@ -12,6 +12,11 @@ data, not the protocol's name, so a third-party protocol gets a table too:
 * an ``all``/``all`` evaluation also gives ROC/DET curves and per-target AUC
   distributions.
 
+Evaluation-only rows (a saved model scored by ``avbench evaluate``) are not entries:
+they are listed in a section of their own, "Evaluated checkpoints", each with the
+dataset, protocol and cell its model was trained on (:class:`Evaluated`), and never
+ranked or compared with trained runs.
+
 Measured cells show mean per-target AUC.  A reported row shows the statistic its
 source computed (its ``statistic`` column; the cross-generator tables report pooled
 AUC), and a measured cell's Δ is taken on the reported row's statistic, from the
@@ -138,6 +143,40 @@ class Section:
 
 
 @dataclass
+class Evaluated:
+    """One evaluation-only row as the board lists it: a saved model scored on this dataset."""
+
+    method: str
+    protocol: str
+    version: str
+    cell: str
+    test_group: str
+    seed: int
+    value: Value                  # the row's mean per-target AUC and its stored CI
+    trained_on: dict              # the row's trained_on (avbench.results.TRAINED_ON_KEYS)
+    provenance: str               # one line: training run key, checkpoint, commit, date, run key
+    run_key: str
+    created_at: str
+
+    @property
+    def trained_text(self) -> str:
+        """Where the model was trained: ``dataset/protocol/cell``."""
+        return f"{self.trained_on['dataset']}/{self.trained_on['protocol']}/{self.trained_on['cell']}"
+
+    @property
+    def checkpoint_text(self) -> str:
+        return self.trained_on["checkpoint_sha256"][:12]
+
+    def record(self) -> dict:
+        """The row as results.json lists it."""
+        return {"method": self.method, "protocol": self.protocol, "protocol_version": self.version,
+                "cell": self.cell, "test_group": self.test_group, "seed": self.seed,
+                "mean_target_auc": self.value.auc, "ci_low": self.value.ci_low,
+                "ci_high": self.value.ci_high, "trained_on": dict(self.trained_on),
+                "run_key": self.run_key, "created_at": self.created_at}
+
+
+@dataclass
 class Board:
     dataset: str
     fingerprints: list[str]
@@ -151,6 +190,7 @@ class Board:
     n_measured: int
     n_reported: int
     bibtex: dict[str, str] = field(default_factory=dict)  # source key -> its BibTeX entry
+    evaluated: list[Evaluated] = field(default_factory=list)  # evaluation-only rows, not ranked
 
 
 def attach_reported(entries: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
@@ -243,13 +283,17 @@ def _reported_value(ref: pd.Series) -> Value:
 
 def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reported: pd.DataFrame,
                 comparisons: pd.DataFrame, against: str, avbench_version: str,
-                figures: dict[str, list[Figure]] | None = None) -> Board:
+                figures: dict[str, list[Figure]] | None = None,
+                evaluated: pd.DataFrame | None = None) -> Board:
     """The board of ``dataset`` from its stored rows, entries and reported figures.
 
     ``figures`` maps a section id to its already-drawn figures (see
-    :func:`avbench.leaderboard.publish.publish`).
+    :func:`avbench.leaderboard.publish.publish`); ``evaluated`` holds the dataset's
+    evaluation-only rows (:func:`avbench.leaderboard.entries.evaluated_rows`), listed
+    apart from the ranked sections.
     """
     figures = figures or {}
+    listed = evaluated_list(evaluated) if evaluated is not None else []
     order = (rows.sort_values("id").drop_duplicates(["protocol", "cell", "test_group"])
              [["protocol", "cell", "test_group"]].itertuples(index=False, name=None)) if len(rows) else []
     run_order = {k: i for i, k in enumerate(order)}
@@ -278,14 +322,41 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
                      "have results; each gets its own sections, never mixed.")
     return Board(
         dataset=dataset, fingerprints=fingerprints,
-        as_of=max(rows["created_at"]) if len(rows) else "", avbench_version=avbench_version,
+        as_of=max([*rows["created_at"], *(e.created_at for e in listed)])
+        if len(rows) or listed else "", avbench_version=avbench_version,
         sections=sections, comparisons=comparisons, against=against,
         citations={key: citations.cite(key) for key in dict.fromkeys(reported["source"])}
         if len(reported) else {},
         notes=notes, n_measured=len(entries), n_reported=len(reported),
         bibtex={key: citations.get(key).bibtex for key in dict.fromkeys(reported["source"])
                 if citations.is_key(key)} if len(reported) else {},
+        evaluated=listed,
     )
+
+
+def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
+    """Evaluation-only rows as the board lists them, by protocol, method, cell, test group, seed."""
+    if rows.empty:
+        return []
+    rows = rows.sort_values(["protocol", "protocol_version", "method", "cell", "test_group", "seed", "id"],
+                            kind="stable")
+    out = []
+    for r in rows.itertuples(index=False):
+        origin = r.trained_on
+        metrics = r.metrics
+        training_key = origin["run_key"] or "unknown"
+        provenance = (f"trained by run key {training_key[:12]} on {origin['dataset']} (fingerprint "
+                      f"{origin['dataset_fingerprint']}) · checkpoint sha256 {origin['checkpoint_sha256'][:12]} · "
+                      f"commit {short_commit(r.git_commit)} · {r.device} · run key {r.run_key[:12]} · "
+                      f"{r.created_at}")
+        value = Value(auc=float(r.main_score), ci_low=_finite(metrics.get("mean_target_auc_ci_low")),
+                      ci_high=_finite(metrics.get("mean_target_auc_ci_high")), seeds=(int(r.seed),),
+                      provenance=provenance)
+        out.append(Evaluated(
+            method=r.method, protocol=r.protocol, version=str(r.protocol_version), cell=r.cell,
+            test_group=r.test_group, seed=int(r.seed), value=value, trained_on=dict(origin),
+            provenance=provenance, run_key=r.run_key, created_at=r.created_at))
+    return out
 
 
 def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFrame,

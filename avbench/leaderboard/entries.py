@@ -9,6 +9,12 @@ than averaged in.  Only stored rows and their score files are read (MTEB,
 bob.bio): nothing here knows about models.
 
 Forced re-runs add rows with the same run key; the newest one counts.
+
+Entries are made of trained runs only (:func:`latest_rows`).  An evaluation-only row
+(``trained_on`` set: a saved model scored by ``avbench evaluate``) measures how one
+given model transfers, not how a method learns from the data, so it is never
+averaged into an entry or ranked with them; :func:`evaluated_rows` hands those rows
+out for the board's own list of evaluated checkpoints.
 """
 
 from __future__ import annotations
@@ -41,13 +47,30 @@ def variant_of(config: dict) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def latest_rows(store: ResultsStore) -> pd.DataFrame:
-    """Every stored row, newest per run key, with ``variant`` added."""
-    rows = store.all()
+def _newest(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
-        return rows.assign(variant=pd.Series(dtype=str))
+        return rows.assign(variant=pd.Series(dtype=str)).reset_index(drop=True)
     rows = rows.sort_values("id").drop_duplicates("run_key", keep="last")
     return rows.assign(variant=rows["config"].map(variant_of)).reset_index(drop=True)
+
+
+def _is_evaluation_only(rows: pd.DataFrame) -> pd.Series:
+    return rows["trained_on"].map(lambda t: t is not None).astype(bool)
+
+
+def latest_rows(store: ResultsStore) -> pd.DataFrame:
+    """Every stored row of a trained run (``trained_on`` None), newest per run key, with
+    ``variant`` added.  Evaluation-only rows are left to :func:`evaluated_rows`, also
+    before picking the newest, so one of them can never stand in for a trained run's row."""
+    rows = store.all()
+    return _newest(rows[~_is_evaluation_only(rows)] if len(rows) else rows)
+
+
+def evaluated_rows(store: ResultsStore) -> pd.DataFrame:
+    """Every evaluation-only row (``trained_on`` set), newest per run key, with ``variant``
+    added: what a board lists apart from its ranked tables."""
+    rows = store.all()
+    return _newest(rows[_is_evaluation_only(rows)] if len(rows) else rows)
 
 
 class ScoreReader:

@@ -42,6 +42,7 @@ from avbench.leaderboard.entries import (
     SECTION_KEY,
     ScoreReader,
     build_entries,
+    evaluated_rows,
     latest_rows,
     secondary_cis,
 )
@@ -101,11 +102,11 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
     """
     say = progress or (lambda msg: None)
     rows = latest_rows(store)
+    evaluated = evaluated_rows(store)  # listed on the boards apart from the ranked tables
     reader = ScoreReader(store)
     _check_score_files(rows, reader, store)
     reported_all = load_reported()
-    available = sorted(set(rows["dataset"]) | set(reported_all["dataset"])) if len(rows) else \
-        sorted(set(reported_all["dataset"]))
+    available = sorted(set(rows["dataset"]) | set(evaluated["dataset"]) | set(reported_all["dataset"]))
     chosen = list(datasets) if datasets else available
     unknown = [d for d in chosen if d not in available]
     if unknown:
@@ -113,7 +114,8 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
                          f"{store.path}; boards can be published for: {', '.join(available)}")
     for dataset in chosen:
         check_dataset_name(dataset, store)
-    say(f"{len(rows)} stored results in {store.path}")
+    say(f"{len(rows)} stored results in {store.path}"
+        + (f", and {len(evaluated)} evaluation-only results (listed apart)" if len(evaluated) else ""))
     out_dir = Path(out_dir)
     ours = _check_out_dir(out_dir)
     written = []
@@ -126,13 +128,15 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
         if not replace:  # every board checked before any is written: all or nothing
             for dataset in chosen:
                 ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
-                _check_nothing_dropped(out_dir / dataset, ds_rows, store)
+                ds_evaluated = evaluated[evaluated["dataset"] == dataset] if len(evaluated) else evaluated
+                _check_nothing_dropped(out_dir / dataset, ds_rows, store, ds_evaluated)
         if not ours:
             out_dir.mkdir(parents=True, exist_ok=True)
             held.enter_context(_locked(out_dir))
         _write_marker(out_dir)  # first: a publish killed from here on leaves a folder it can reopen
         for dataset in chosen:
             ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
+            ds_evaluated = evaluated[evaluated["dataset"] == dataset] if len(evaluated) else evaluated
             reported = reported_for(dataset, reported_all)
             entries = attach_reported(build_entries(ds_rows, reader), reported)
             board_dir = out_dir / dataset
@@ -145,7 +149,7 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
                 say(f"{dataset}: paired comparisons against {against}")
                 comparisons = comparisons_against(entries, reader, against)
                 board = build_board(dataset, ds_rows, entries, reported, comparisons, against,
-                                    avbench.__version__, drawn)
+                                    avbench.__version__, drawn, ds_evaluated)
                 write_board(board, new_dir, entries, reported)
                 _write_board_marker(new_dir, dataset)
             except BaseException:
@@ -367,16 +371,24 @@ def with_secondary_cis(entries: pd.DataFrame, reader: ScoreReader,
     return entries
 
 
-def _check_nothing_dropped(board_dir: Path, rows: pd.DataFrame, store: ResultsStore) -> None:
+def _check_nothing_dropped(board_dir: Path, rows: pd.DataFrame, store: ResultsStore,
+                           evaluated: pd.DataFrame | None = None) -> None:
+    """Refuse to rewrite a board showing results (measured or evaluation-only) that ``rows`` and
+    ``evaluated`` do not hold."""
     existing = board_dir / "results.json"
     if not existing.is_file():
         return
     try:
-        shown = {k for e in json.loads(existing.read_text()).get("measured", []) for k in e.get("run_keys", [])}
-    except (ValueError, AttributeError) as exc:
+        payload = json.loads(existing.read_text())
+        shown = {("measured", k) for e in payload.get("measured", []) for k in e.get("run_keys", [])}
+        shown |= {("evaluated", e.get("run_key")) for e in payload.get("evaluated", [])}
+    except (ValueError, AttributeError, TypeError) as exc:
         raise WouldDropResults(f"{existing} is not a board's results.json ({exc}); publish to "
                                "another --out or pass --replace") from None
-    missing = shown - set(rows["run_key"]) if len(rows) else shown
+    # By kind and run key: an evaluation-only row may share a trained run's key (see entries.py).
+    held = {("measured", k) for k in rows["run_key"]} if len(rows) else set()
+    held |= {("evaluated", k) for k in evaluated["run_key"]} if evaluated is not None else set()
+    missing = shown - held
     if missing:
         raise WouldDropResults(
             f"{board_dir} shows {len(missing)} result(s) that {store.path} does not hold (it was "
