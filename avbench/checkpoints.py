@@ -274,11 +274,29 @@ def load_checkpoint(path: str | Path, registry=None, device: str = "cpu") -> Loa
 
         registry = load_registry()
     method = _build(registry, meta, sidecar)
-    tensors = _parse_weights(data, weights)
-    _check_tensors(method, tensors, weights, meta["method"])
-    method.load_state_dict(tensors, strict=True)
+    _load_tensors(method, data, weights, meta["method"])
     method.to(device).eval()
     return LoadedModel(method=method, meta=meta, path=weights)
+
+
+def load_weights(method, path: str | Path, method_name: str) -> dict[str, Any]:
+    """Load the weights saved at ``path`` into ``method``, a model already built from its
+    config (a run rebuilding a stored model from its own plan); returns the sidecar's data.
+
+    The same checks as :func:`load_checkpoint`: the sidecar must name ``method_name``, the
+    weights' SHA-256 must match, the tensors must match the state dict exactly."""
+    meta = read_checkpoint_meta(path)
+    weights, sidecar = checkpoint_paths(path)
+    if meta["method"] != method_name:
+        raise CheckpointError(f"{sidecar}: holds a model of method {meta['method']!r}, not {method_name!r}; {_FIX}")
+    _load_tensors(method, _read_weights(weights, meta["weights_sha256"], sidecar), weights, method_name)
+    return meta
+
+
+def _load_tensors(method, data: bytes, weights: Path, name: str) -> None:
+    tensors = _parse_weights(data, weights)
+    _check_tensors(method, tensors, weights, name)
+    method.load_state_dict(tensors, strict=True)
 
 
 def _read_weights(weights: Path, expected_sha: str, sidecar: Path) -> bytes:
@@ -407,4 +425,4 @@ def _check_tensors(method, tensors: dict, weights: Path, name: str, shown: int =
 
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "LoadedModel", "checkpoint_paths",
-           "load_checkpoint", "read_checkpoint_meta", "save_checkpoint"]
+           "load_checkpoint", "load_weights", "read_checkpoint_meta", "save_checkpoint"]

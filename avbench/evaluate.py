@@ -161,7 +161,7 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
     trained_on = {"run_key": _training_key(meta, cell.name), "dataset": str(meta.get("dataset", "")),
                   "dataset_fingerprint": str(meta.get("dataset_fingerprint", "")),
                   "protocol": str(meta.get("protocol", "")), "cell": str(meta.get("cell", "")),
-                  "checkpoint_sha256": sha}
+                  "checkpoint_sha256": sha, "training_key": str(meta.get("training_key", ""))}
     env = {**environment(device), "command": shlex.join(["avbench", *request.command_args()])}
     commit = git_commit()
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}

@@ -24,7 +24,9 @@ machine to a laptop, into a repository -- and its score files still found
 ``runs/`` beside a database named ``results.sqlite`` (the default), ``runs-<file
 name>/`` beside any other (``runs-a.sqlite/`` for ``a.sqlite``).  Run folders are
 named by run key, so two databases in one folder sharing ``runs/`` would write the
-same run into the same files and each read the other's scores.
+same run into the same files and each read the other's scores.  Trained models go to
+``models/<method>/seed<seed>-<training key>/`` there (:func:`make_training_key`), one
+per model, so cells of several protocols that train the same model share it.
 
 A database is untrusted input, and so is a score file (another run may have
 written over it).  Each row records the SHA-256 of its score file
@@ -209,6 +211,19 @@ def make_run_key(method: str, config: Mapping[str, Any], protocol: str, protocol
     payload = _canonical({"method": method, "config": config, "protocol": protocol,
                           "protocol_version": str(protocol_version), "cell": cell,
                           "test_group": test_group, "dataset_fingerprint": dataset_fingerprint,
+                          "seed": int(seed)})
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def make_training_key(method: str, config: Mapping[str, Any], train_generators: Sequence[str],
+                      originals: bool, dataset_fingerprint: str, seed: int) -> str:
+    """The identity of one trained model: what determines its weights -- method, its config
+    (method, training schedule with the clip length, profile), the training generators,
+    whether real videos join training, the dataset fingerprint and the seed.  Protocol cells
+    with the same training key (``overall``'s and ``per_gen``'s cell ``all``) share one model:
+    a run trains it once and every such cell evaluates it."""
+    payload = _canonical({"method": method, "config": config, "train_generators": list(train_generators),
+                          "originals": bool(originals), "dataset_fingerprint": dataset_fingerprint,
                           "seed": int(seed)})
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 

@@ -342,7 +342,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     outcomes without rows.
     """
     from avbench.provenance import environment, git_commit
-    from avbench.results import ResultsStore, default_db_path, make_run_key
+    from avbench.results import ResultsStore, default_db_path, make_run_key, make_training_key
     from avbench.training import make_fabric
 
     req = plan.request
@@ -363,8 +363,10 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
         keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name,
                                       plan.protocol.version, cell.name, ev.name,
                                       index.fingerprint, req.seed) for ev in cell.evals}
+        tkey = make_training_key(plan.method.name, config, cell.train_generators, cell.originals,
+                                 index.fingerprint, req.seed)
         found = {name: store.find(k) for name, k in keys.items()}
-        todo.append((cell, t, config, keys, found, force or not all(found.values())))
+        todo.append((cell, t, config, keys, tkey, found, force or not all(found.values())))
     fabric = make_fabric(device, plan.training.precision, req.devices)
     if req.devices > 1 and any(item[-1] for item in todo):
         fabric.launch()  # from here on one process per device; only rank 0 evaluates and stores
@@ -373,7 +375,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     commit = git_commit()
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
     outcomes = []
-    for cell, t, config, keys, found, needs_training in todo:
+    for cell, t, config, keys, tkey, found, needs_training in todo:
         if not needs_training:
             for row in found.values():
                 _finish_pending(store, row)
@@ -391,9 +393,10 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                     continue
             # --force retrains from epoch 1: a saved state (even a finished run's, left by a
             # kill between storing its rows and deleting it) is discarded, never resumed.
-            outcomes.append(_train_and_evaluate(plan, cell, t, config, keys, run_dir, fabric, store,
-                                                cache_dir, progress, device, env, commit, plugins,
-                                                resume=not force))
+            model_dir = out_dir / "models" / plan.method.name / f"seed{req.seed}-{tkey[:16]}"
+            outcomes.append(_train_and_evaluate(plan, cell, t, config, keys, tkey, run_dir, model_dir,
+                                                fabric, store, cache_dir, progress, device, env, commit,
+                                                plugins, resume=not force))
     return outcomes
 
 
@@ -431,8 +434,8 @@ def _one_writer(run_dir: Path, enabled: bool):
 CHECKPOINT_NAME = "best.safetensors"  # and its sidecar best.json (avbench.checkpoints)
 
 
-def save_model(plan: RunPlan, cell: Cell, t: int, keys: dict[str, str], method, result, source,
-               val: pd.DataFrame, fabric, commit: str, run_dir: Path) -> Path:
+def save_model(plan: RunPlan, cell: Cell, t: int, keys: dict[str, str], tkey: str, method, result,
+               source, val: pd.DataFrame, fabric, commit: str, model_dir: Path) -> Path:
     """Save a trained cell's model (best validation state) with everything needed to use it
     again: the method and its config, what it was trained on, and its decision threshold.
 
@@ -459,17 +462,53 @@ def save_model(plan: RunPlan, cell: Cell, t: int, keys: dict[str, str], method, 
         "threshold": finite(float(eer_threshold(val_scores))) if two_classes else None,
         "threshold_rule": "EER on the validation identities (accept when score >= threshold)",
         "val_eer": finite(float(eer(val_scores))) if two_classes else None,
-        "val_videos": len(val), "git_commit": commit,
+        "val_videos": len(val), "git_commit": commit, "training_key": tkey,
+        "training_result": {"best_val_auc": finite(float(result.best_val_auc)),
+                            "best_epoch": result.best_epoch, "history": _plain_history(result.history),
+                            "wall_time_s": result.wall_time_s, "resumed_after_epoch": result.resumed_after_epoch,
+                            "skipped_steps": result.skipped_steps, "parts": result.parts},
     }
-    return save_checkpoint(run_dir / CHECKPOINT_NAME, method, meta, method_name=plan.method.name)
+    return save_checkpoint(model_dir / CHECKPOINT_NAME, method, meta, method_name=plan.method.name)
+
+
+def _plain_history(history: list[dict]) -> list[dict]:
+    """Per-epoch records as JSON values (None where undefined: JSON has no NaN)."""
+    return [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
+            for record in history]
+
+
+def stored_model(method, path: Path, plan: RunPlan, tkey: str):
+    """The training result of the model saved at ``path`` by an earlier run with training key
+    ``tkey``, its weights loaded into ``method``; None when there is none to reuse."""
+    from avbench.checkpoints import load_weights, read_checkpoint_meta
+    from avbench.training import TrainResult
+
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        return None
+    meta = read_checkpoint_meta(path)
+    saved = meta.get("training_result")
+    if meta.get("training_key") != tkey or not isinstance(saved, dict):
+        return None  # not this training's model (or saved without its result): train
+    load_weights(method, path, plan.method.name)
+    best = saved.get("best_val_auc")
+    return TrainResult(best_val_auc=float("nan") if best is None else float(best),
+                       best_epoch=int(saved.get("best_epoch") or 0), history=list(saved.get("history") or []),
+                       wall_time_s=float(saved.get("wall_time_s") or 0.0), checkpoint=str(path),
+                       resumed_after_epoch=int(saved.get("resumed_after_epoch") or 0),
+                       skipped_steps=int(saved.get("skipped_steps") or 0), parts=list(saved.get("parts") or []))
 
 
 def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: dict[str, str],
-                        run_dir: Path, fabric, store, cache_dir: Path | None, progress, device: str,
-                        env: dict, commit: str, plugins: dict, resume: bool = True) -> CellOutcome:
-    """Train one cell and store a row per evaluation (rank 0 only), all in one transaction.
+                        tkey: str, run_dir: Path, model_dir: Path, fabric, store, cache_dir: Path | None,
+                        progress, device: str, env: dict, commit: str, plugins: dict,
+                        resume: bool = True) -> CellOutcome:
+    """Train one cell's model (or reuse the one an earlier run trained with the same training
+    key) and store a row per evaluation (rank 0 only), all in one transaction.
 
-    ``resume``: go on from the run folder's saved training state (False: discard it)."""
+    The model, its training state and ``history.csv`` live in ``model_dir`` (one folder per
+    training key), the score files in ``run_dir`` (one folder per run key).
+    ``resume``: go on from the saved training state, or reuse a saved model (False, as under
+    ``--force``: discard both and train from epoch 1)."""
     import torch
 
     from avbench.embed import score_videos
@@ -494,24 +533,30 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     train, val = train[train.index.isin(usable)], val[val.index.isin(usable)]
     tests = {name: v[v.index.isin(usable)] for name, v in tests.items()}
     torch.manual_seed(req.seed)
-    with plugin_code(plan.method, f"training cell {cell.name}"):
+    model_path = model_dir / CHECKPOINT_NAME
+    with plugin_code(plan.method, f"training cell {cell.name}"), _one_writer(model_dir, fabric.world_size == 1):
         method = build_method(plan.method, plan.method_overrides)
+        result = stored_model(method, model_path, plan, tkey) if resume else None
+        reused = result is not None
         try:
-            result = train_cell(method, fabric, train, val, source,
-                                dataclasses.replace(plan.training, clip_length=t), t, req.seed,
-                                run_dir / CHECKPOINT_NAME,
-                                progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
-                                if progress and lead else None, compile=req.compile,
-                                identity=keys[cell.evals[0].name], resume=resume)
+            if not reused:
+                result = train_cell(method, fabric, train, val, source,
+                                    dataclasses.replace(plan.training, clip_length=t), t, req.seed,
+                                    model_path,
+                                    progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
+                                    if progress and lead else None, compile=req.compile,
+                                    identity=tkey, resume=resume)
         except TrainingError as exc:  # say which training, as the loop itself cannot
             raise TrainingError(f"method {plan.method.name!r}, protocol {plan.protocol.name}, cell "
                                 f"{cell.name}, seed {req.seed}: {exc}") from None
+        if lead and not reused:
+            save_model(plan, cell, t, keys, tkey, method, result, source, val, fabric, commit, model_dir)
     # A resumed training's parts (thread counts, devices, times) beside this process's own
     # ``torch_threads``; ``result.wall_time_s`` already adds up every part.
     env = {**env, **resume_environment(result)}
     if not lead:
         return CellOutcome(cell, [], False)
-    checkpoint = save_model(plan, cell, t, keys, method, result, source, val, fabric, commit, run_dir)
+    checkpoint = model_path
     # Score files stay under pending names until their rows are committed, so a failure or a
     # kill before the commit leaves no final-named score file without a row (see scores.py).
     pending = PendingScoreFiles(run_dir)  # also removes pending files a killed attempt left
@@ -537,8 +582,11 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
             metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
             metrics["skipped_steps"] = result.skipped_steps  # non-finite loss or gradients (FP16 overflow)
             # Per epoch: loss, lr, skipped steps, validation AUC (None where undefined: JSON has no NaN).
-            metrics["history"] = [{k: None if isinstance(v, float) and not math.isfinite(v) else v
-                                   for k, v in record.items()} for record in result.history]
+            metrics["history"] = _plain_history(result.history)
+            # The model's identity; reused: trained by an earlier run with this training key
+            # (another protocol's cell with the same training), evaluated here.
+            metrics["training_key"] = tkey
+            metrics["model_reused"] = reused
             if report is not None:
                 metrics["landmarks"] = report.summary()
             # What the numbers rest on, so nothing left out goes unrecorded.
@@ -569,5 +617,5 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     # A kill between the commit and these renames (one rename per file) leaves rows whose
     # files are still pending; readers then name the file and its pending copy.
     pending.publish()
-    progress_path(run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # stored: nothing left to resume
+    progress_path(model_path).unlink(missing_ok=True)  # stored: nothing left to resume
     return CellOutcome(cell, stored, False)

@@ -41,7 +41,8 @@ def test_the_same_model_on_the_same_data_gives_the_training_runs_scores(trained,
     assert evaluated.trained_on == {"run_key": row.run_key, "dataset": row.dataset,
                                     "dataset_fingerprint": row.dataset_fingerprint,
                                     "protocol": "overall", "cell": "all",
-                                    "checkpoint_sha256": meta["weights_sha256"]}
+                                    "checkpoint_sha256": meta["weights_sha256"],
+                                    "training_key": row.metrics["training_key"]}
     assert row.trained_on is None and evaluated.run_key != row.run_key
     assert "evaluate --checkpoint" in evaluated.environment["command"]
     # Evaluating the same model on the same data again reuses the stored row.

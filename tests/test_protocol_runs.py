@@ -163,3 +163,36 @@ def test_a_run_saves_a_model_that_reproduces_its_stored_scores(tiny_synthetic, t
     stored = read_scores(store.resolve(row.score_file))
     np.testing.assert_allclose(scores["score"].to_numpy(), stored["score"].to_numpy(), atol=1e-6)
     assert scores["label"].tolist() == stored["label"].tolist()
+
+
+def test_cells_with_the_same_training_share_one_model(tiny_synthetic, tmp_path, monkeypatch):
+    """overall's and per_gen's cell "all" train the same model (same method, config, training
+    generators, data and seed): per_gen evaluates the model overall trained instead of
+    training again, and its "all" group gives overall's number."""
+    reg = load_registry()
+    data = f"synthetic:{tiny_synthetic}"
+    store = ResultsStore(tmp_path / "results.sqlite")
+    overall = plan_run(reg, RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                       profile="smoke", data=data))
+    [first] = execute(overall, store=store, cache_dir=tmp_path / "cache")[0].rows
+    assert first.metrics["model_reused"] is False
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("per_gen trained a model that overall had already trained")
+
+    import avbench.training as training
+
+    monkeypatch.setattr(training, "train_cell", no_training)
+    per_gen = plan_run(reg, RunRequest(method="f5c_featdiff", protocol="per_gen", device="cpu",
+                                       profile="smoke", data=data))
+    rows = execute(per_gen, store=store, cache_dir=tmp_path / "cache")[0].rows
+    assert [r.test_group for r in rows] == ["all", "facevid2vid", "tps", "lia"]
+    assert all(r.metrics["model_reused"] and r.metrics["training_key"] == first.metrics["training_key"]
+               for r in rows)
+    assert rows[0].main_score == first.main_score and rows[0].checkpoint == first.checkpoint
+    assert rows[0].metrics["history"] == first.metrics["history"]
+    assert len(list((tmp_path / "runs" / "models").rglob("best.safetensors"))) == 1
+    # --force trains again (and saves over the shared model).
+    monkeypatch.undo()
+    [forced] = execute(overall, store=store, force=True, cache_dir=tmp_path / "cache")[0].rows
+    assert forced.metrics["model_reused"] is False
