@@ -554,6 +554,7 @@ def leaderboard_publish(
     dataset: Annotated[Optional[list[str]], typer.Option(help="Only this dataset's board (repeatable).")] = None,
     against: Annotated[str, typer.Option(help="Method the comparison table measures every other method against.")] = "f5c_featdiff",
     replace: Annotated[bool, typer.Option(help="Overwrite boards in --out that show results this database lacks.")] = False,
+    include_quick: Annotated[bool, typer.Option("--include-quick", help="Also publish rows of the quick profile (too short to converge), labelled \"not converged (quick profile)\". Smoke rows are never published.")] = False,
 ) -> None:
     """Render each dataset's board (HTML, Markdown, JSON, CSV, plots) from stored results only."""
     from avbench.errors import UsageError
@@ -565,7 +566,8 @@ def leaderboard_publish(
         raise UsageError(f"--db {path}: no results database there; run `avbench run` first or "
                          "point --db at one")
     written = publish(ResultsStore(path), out_dir, dataset, against, replace,
-                      progress=lambda msg: err.print(msg, highlight=False))
+                      progress=lambda msg: err.print(msg, highlight=False, markup=False, soft_wrap=True),
+                      include_quick=include_quick)
     for folder in written:
         out.print(f"published {folder / 'index.html'}  ({folder / 'README.md'}, results.json, results.csv)")
 

@@ -37,6 +37,13 @@ from avbench.leaderboard.entries import SECTION_KEY
 from avbench.leaderboard.reported import STATISTICS, where
 
 MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
+# Rows of the quick profile (a CPU demonstration) carry this wherever they appear.
+QUICK_LABEL = "not converged (quick profile)"
+
+
+def profile_label(name: str, profile: str) -> str:
+    """``name`` as a board shows it: a quick-profile row says it has not converged."""
+    return f"{name} — {QUICK_LABEL}" if profile == "quick" else name
 # What identifies one entry (one number per seed set) on a board.
 ENTRY_IDENTITY = ("dataset", *SECTION_KEY, "method", "variant", "cell", "test_group")
 
@@ -157,6 +164,11 @@ class Evaluated:
     provenance: str               # one line: training run key, checkpoint, commit, date, run key
     run_key: str
     created_at: str
+    profile: str = ""
+
+    @property
+    def label(self) -> str:
+        return profile_label(self.method, self.profile)
 
     @property
     def trained_text(self) -> str:
@@ -248,7 +260,9 @@ def entry_labels(entries: pd.DataFrame) -> pd.Series:
     n = entries.groupby([*SECTION_KEY, "method"])["variant"].transform("nunique")
     plain = entries["method"]
     full = entries["method"] + " (" + entries["profile"] + ", #" + entries["variant"] + ")"
-    return plain.where(n <= 1, full)
+    labels = plain.where(n <= 1, full)
+    return pd.Series([profile_label(label, p) for label, p in zip(labels, entries["profile"])],
+                     index=entries.index, dtype=str)
 
 
 def _finite(x) -> float | None:
@@ -284,13 +298,14 @@ def _reported_value(ref: pd.Series) -> Value:
 def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reported: pd.DataFrame,
                 comparisons: pd.DataFrame, against: str, avbench_version: str,
                 figures: dict[str, list[Figure]] | None = None,
-                evaluated: pd.DataFrame | None = None) -> Board:
+                evaluated: pd.DataFrame | None = None, left_out: list[str] | None = None) -> Board:
     """The board of ``dataset`` from its stored rows, entries and reported figures.
 
     ``figures`` maps a section id to its already-drawn figures (see
     :func:`avbench.leaderboard.publish.publish`); ``evaluated`` holds the dataset's
     evaluation-only rows (:func:`avbench.leaderboard.entries.evaluated_rows`), listed
-    apart from the ranked sections.
+    apart from the ranked sections; ``left_out`` lines (rows publish left out by their
+    profile) are shown as notes.
     """
     figures = figures or {}
     listed = evaluated_list(evaluated) if evaluated is not None else []
@@ -315,8 +330,11 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
         comparisons = comparisons.assign(evaluation=[
             eval_header(c, t, cells_per_protocol.get(p, 1) == 1)
             for p, c, t in zip(comparisons["protocol"], comparisons["cell"], comparisons["test_group"])])
+        profiles = dict(zip(zip(entries["method"], entries["variant"]), entries["profile"]))
+        comparisons = comparisons.assign(a_label=[
+            profile_label(a, profiles.get((a, v), "")) for a, v in zip(comparisons["a"], comparisons["a_variant"])])
     fingerprints = sorted(set(entries["dataset_fingerprint"])) if len(entries) else []
-    notes = []
+    notes = [line[0].upper() + line[1:] + "." for line in left_out or []]
     if len(fingerprints) > 1:
         notes.append(f"{len(fingerprints)} versions of {dataset} (fingerprints {', '.join(fingerprints)}) "
                      "have results; each gets its own sections, never mixed.")
@@ -355,7 +373,7 @@ def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
         out.append(Evaluated(
             method=r.method, protocol=r.protocol, version=str(r.protocol_version), cell=r.cell,
             test_group=r.test_group, seed=int(r.seed), value=value, trained_on=dict(origin),
-            provenance=provenance, run_key=r.run_key, created_at=r.created_at))
+            provenance=provenance, run_key=r.run_key, created_at=r.created_at, profile=r.profile))
     return out
 
 

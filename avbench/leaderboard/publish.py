@@ -36,7 +36,14 @@ import pandas as pd
 import avbench
 from avbench.errors import AvbenchError, UsageError
 from avbench.leaderboard import figures as fig
-from avbench.leaderboard.board import Figure, attach_reported, build_board, entry_labels, section_id_of
+from avbench.leaderboard.board import (
+    QUICK_LABEL,
+    Figure,
+    attach_reported,
+    build_board,
+    entry_labels,
+    section_id_of,
+)
 from avbench.leaderboard.compare import comparisons_against
 from avbench.leaderboard.entries import (
     SECTION_KEY,
@@ -62,6 +69,11 @@ WRITTEN_BY = "avbench leaderboard publish"
 # any file system.  "assets" is the root page's stylesheet folder.
 DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 RESERVED_NAMES = ("assets",)
+# Profiles (avbench/config.py) that are not published as measurements: ``smoke`` runs only check
+# that the pipeline runs end to end (seconds of training), so they are never published; ``quick``
+# runs are a CPU demonstration too short to converge, published only on request and labelled.
+NEVER_PUBLISHED = "smoke"
+ON_REQUEST = "quick"
 _ABOUT = ("A folder of boards written by `avbench leaderboard publish`. Publishing here replaces "
           "index.html, README.md, assets/board.css and the board folders (each marked by its own "
           f"{MARKER}, which lists its files), and touches nothing else.")
@@ -89,7 +101,7 @@ class BoardFolderBusy(AvbenchError):
 
 def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None = None,
             against: str = DEFAULT_AGAINST, replace: bool = False,
-            progress: Callable[[str], None] | None = None) -> list[Path]:
+            progress: Callable[[str], None] | None = None, include_quick: bool = False) -> list[Path]:
     """Write ``out_dir/<dataset>/`` for every dataset with results or reported figures.
 
     Returns the board folders written.  ``datasets`` limits which boards are
@@ -99,10 +111,16 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
     from another database takes ``replace=True``.  ``out_dir`` must be missing,
     empty or a folder publish made (see the module docstring); every check is
     made before anything is written.
+
+    Rows of the ``smoke`` profile are never published, and rows of the ``quick`` profile
+    only with ``include_quick`` (labelled "not converged (quick profile)" wherever they
+    appear); how many were left out is said through ``progress`` and on each board.
     """
     say = progress or (lambda msg: None)
-    rows = latest_rows(store)
-    evaluated = evaluated_rows(store)  # listed on the boards apart from the ranked tables
+    rows, left_rows = split_by_profile(latest_rows(store), include_quick)
+    # evaluation-only rows: listed on the boards apart from the ranked tables
+    evaluated, left_evaluated = split_by_profile(evaluated_rows(store), include_quick)
+    left_out = pd.concat([left_rows, left_evaluated], ignore_index=True)
     reader = ScoreReader(store)
     _check_score_files(rows, reader, store)
     reported_all = load_reported()
@@ -116,6 +134,8 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
         check_dataset_name(dataset, store)
     say(f"{len(rows)} stored results in {store.path}"
         + (f", and {len(evaluated)} evaluation-only results (listed apart)" if len(evaluated) else ""))
+    for line in left_out_lines(left_out):
+        say(line)
     out_dir = Path(out_dir)
     ours = _check_out_dir(out_dir)
     written = []
@@ -129,7 +149,8 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
             for dataset in chosen:
                 ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
                 ds_evaluated = evaluated[evaluated["dataset"] == dataset] if len(evaluated) else evaluated
-                _check_nothing_dropped(out_dir / dataset, ds_rows, store, ds_evaluated)
+                _check_nothing_dropped(out_dir / dataset, ds_rows, store, ds_evaluated,
+                                       _of_dataset(left_out, dataset))
         if not ours:
             out_dir.mkdir(parents=True, exist_ok=True)
             held.enter_context(_locked(out_dir))
@@ -149,7 +170,8 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
                 say(f"{dataset}: paired comparisons against {against}")
                 comparisons = comparisons_against(entries, reader, against)
                 board = build_board(dataset, ds_rows, entries, reported, comparisons, against,
-                                    avbench.__version__, drawn, ds_evaluated)
+                                    avbench.__version__, drawn, ds_evaluated,
+                                    left_out=left_out_lines(_of_dataset(left_out, dataset)))
                 write_board(board, new_dir, entries, reported)
                 _write_board_marker(new_dir, dataset)
             except BaseException:
@@ -159,6 +181,37 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
             written.append(board_dir)
         write_root(out_dir, boards_in(out_dir))
     return written
+
+
+def split_by_profile(rows: pd.DataFrame, include_quick: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(published, left out)``: ``smoke`` rows are always left out, ``quick`` rows unless
+    ``include_quick``."""
+    if rows.empty:
+        return rows, rows
+    left = rows["profile"] == NEVER_PUBLISHED
+    if not include_quick:
+        left |= rows["profile"] == ON_REQUEST
+    return rows[~left].reset_index(drop=True), rows[left].reset_index(drop=True)
+
+
+def _of_dataset(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    return rows[rows["dataset"] == dataset] if len(rows) else rows
+
+
+def left_out_lines(left_out: pd.DataFrame) -> list[str]:
+    """What a publish left out, one line per profile (printed, and shown on the board)."""
+    if left_out.empty:
+        return []
+    counts = left_out["profile"].value_counts()
+    lines = []
+    if counts.get(NEVER_PUBLISHED, 0):
+        lines.append(f"left out {counts[NEVER_PUBLISHED]} result(s) of the smoke profile: smoke runs "
+                     "only check that avbench runs end to end and are never published")
+    if counts.get(ON_REQUEST, 0):
+        lines.append(f"left out {counts[ON_REQUEST]} result(s) of the quick profile (too short to "
+                     "converge); publish them with --include-quick, labelled "
+                     f"\"{QUICK_LABEL}\"")
+    return lines
 
 
 def check_dataset_name(name: str, store: ResultsStore) -> None:
@@ -372,9 +425,11 @@ def with_secondary_cis(entries: pd.DataFrame, reader: ScoreReader,
 
 
 def _check_nothing_dropped(board_dir: Path, rows: pd.DataFrame, store: ResultsStore,
-                           evaluated: pd.DataFrame | None = None) -> None:
+                           evaluated: pd.DataFrame | None = None,
+                           left_out: pd.DataFrame | None = None) -> None:
     """Refuse to rewrite a board showing results (measured or evaluation-only) that ``rows`` and
-    ``evaluated`` do not hold."""
+    ``evaluated`` do not hold; where the database holds them but this publish leaves them out
+    by their profile (``left_out``), say which option keeps them."""
     existing = board_dir / "results.json"
     if not existing.is_file():
         return
@@ -389,6 +444,15 @@ def _check_nothing_dropped(board_dir: Path, rows: pd.DataFrame, store: ResultsSt
     held = {("measured", k) for k in rows["run_key"]} if len(rows) else set()
     held |= {("evaluated", k) for k in evaluated["run_key"]} if evaluated is not None else set()
     missing = shown - held
+    skipped = left_out[left_out["run_key"].isin({k for _, k in missing})] \
+        if left_out is not None and len(left_out) else None
+    if missing and skipped is not None and set(skipped["run_key"]) >= {k for _, k in missing}:
+        profiles = sorted(set(skipped["profile"]))
+        fix = (f"pass --include-quick to publish them (labelled \"{QUICK_LABEL}\"), or --replace to drop "
+               "them from that board" if profiles == [ON_REQUEST] else
+               "smoke results are never published: pass --replace to drop them from that board")
+        raise WouldDropResults(f"{board_dir} shows {len(missing)} result(s) that this publish leaves out "
+                               f"by their profile ({', '.join(profiles)}); {fix}")
     if missing:
         raise WouldDropResults(
             f"{board_dir} shows {len(missing)} result(s) that {store.path} does not hold (it was "

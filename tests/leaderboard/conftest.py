@@ -31,7 +31,7 @@ def score_table(shift: float, seed: int) -> pd.DataFrame:
 
 
 def add_result(store: ResultsStore, method: str, protocol: str, cell: str, test_group: str,
-               shift: float, seed: int = 0, dataset: str = "synthetic", profile: str = "quick",
+               shift: float, seed: int = 0, dataset: str = "synthetic", profile: str = "standard",
                clip_length: int = 16, fingerprint: str = "fp-synth-1") -> ResultRow:
     data_seed = zlib.crc32(f"{method}|{protocol}|{cell}|{test_group}|{seed}|{profile}".encode())
     scores = score_table(shift, data_seed)

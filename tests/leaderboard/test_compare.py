@@ -49,9 +49,9 @@ def test_ambiguous_variants_ask_for_a_profile(tmp_path):
     add_result(store, "f5c_static", "overall", "all", "all", 0.1)
     reader = ScoreReader(store)
     entries = build_entries(latest_rows(store), reader)
-    with pytest.raises(UsageError, match=r"has 2 variants on overall all/all \(profiles: quick, paper\); choose one with --profile"):
+    with pytest.raises(UsageError, match=r"has 2 variants on overall all/all \(profiles: standard, paper\); choose one with --profile"):
         compare_methods(entries, reader, "f5c_featdiff", "f5c_static")
-    assert len(compare_methods(entries, reader, "f5c_featdiff", "f5c_static", profile="quick")) == 1
+    assert len(compare_methods(entries, reader, "f5c_featdiff", "f5c_static", profile="standard")) == 1
 
 
 def test_board_comparisons_pair_each_method_with_the_reference(entries_and_reader):

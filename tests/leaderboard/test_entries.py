@@ -64,7 +64,7 @@ def test_forced_rerun_replaces_and_profiles_stay_apart(tmp_path):
     add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0, profile="paper")
     entries = build_entries(latest_rows(store), ScoreReader(store))
     assert len(entries) == 2
-    quick = entry(entries, profile="quick")
+    quick = entry(entries, profile="standard")
     assert quick["mean_target_auc"] == rerun.main_score and quick["run_keys"] == (rerun.run_key,)
 
 

@@ -30,7 +30,7 @@ def add_evaluated(store: ResultsStore, method: str, shift: float, trained_on: di
     return store.add(ResultRow(
         method=method, protocol="overall", protocol_version="1", cell="all", test_group="all",
         dataset=dataset, dataset_fingerprint="fp-synth-1", seed=seed, metrics=metrics,
-        main_score=metrics["mean_target_auc"], clip_length=16, profile="quick",
+        main_score=metrics["mean_target_auc"], clip_length=16, profile="standard",
         config={"method": {"name": method}}, git_commit="0123456789abcdef0123456789abcdef01234567",
         device="cpu", score_file=store.relative(path), run_key=run_key, created_at=EARLY,
         trained_on=trained_on))

@@ -38,7 +38,7 @@ def test_machine_readable_results(published, board_store):
     assert len(payload["measured"]) == 37 and payload["reported"] == []
     featdiff = next(e for e in payload["measured"]
                     if e["method"] == "f5c_featdiff" and e["protocol"] == "overall")
-    assert featdiff["seeds"] == [0, 1, 2] and featdiff["config"]["profile"] == "quick"
+    assert featdiff["seeds"] == [0, 1, 2] and featdiff["config"]["profile"] == "standard"
     assert featdiff["git_commits"] == ["0123456789abcdef0123456789abcdef01234567"]
     assert payload["comparisons"]["against"] == "f5c_featdiff" and len(payload["comparisons"]["rows"]) == 15
     csv = pd.read_csv(published / "nvfair" / "results.csv")
@@ -59,7 +59,7 @@ def test_machine_readable_results(published, board_store):
 def test_markdown_shows_cis_seeds_and_reported_differences(published, board_store):
     synth = (published / "synthetic" / "README.md").read_text()
     line = next(ln for ln in synth.splitlines()
-                if ln.startswith("| f5c_featdiff | measured | mean per-target AUC | quick | 16 | 0, 1, 2 |"))
+                if ln.startswith("| f5c_featdiff | measured | mean per-target AUC | standard | 16 | 0, 1, 2 |"))
     assert " ± " in line and "(seeds 0, 1, 2)" in line
     assert line.count("[") == 4  # AUC, pooled AUC, EER and TAR@FAR=1 %, each with its CI
     assert "## cross_gen (protocol v1)" in synth and "facevid2vid → lia" in synth
