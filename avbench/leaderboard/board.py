@@ -37,6 +37,11 @@ from avbench.leaderboard.entries import SECTION_KEY
 from avbench.leaderboard.reported import STATISTICS, where
 
 MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
+# The order in which a section lists its groups of rows (converged schedules first); the order
+# of groups says nothing about which is better: rows are ranked within their group only.
+PROFILE_ORDER = ("paper", "standard", "quick")
+GROUPS_NOTE = ("Rows are ranked (#) only against rows of the same profile and clip length T, one "
+               "table per group; the groups' order says nothing about which is better.")
 # Rows of the quick profile (a CPU demonstration) carry this wherever they appear.
 QUICK_LABEL = "not converged (quick profile)"
 
@@ -103,6 +108,22 @@ class Row:
     extra: dict[str, Value] = field(default_factory=dict)  # pooled AUC, EER, TAR (single-eval sections)
     details: dict[str, str] = field(default_factory=dict)  # provenance shown on demand
     config: str = ""              # the run config, pretty JSON
+    rank: int | None = None       # within its group (same profile and T) only; None: not ranked
+
+    @property
+    def group(self) -> tuple:
+        """What a row is ranked against: rows of the same profile and clip length(s) only
+        (reported figures are a group of their own per clip length)."""
+        if self.kind == "reported":
+            return (len(PROFILE_ORDER) + 1, "reported", self.clip_lengths)
+        order = PROFILE_ORDER.index(self.profile) if self.profile in PROFILE_ORDER else len(PROFILE_ORDER)
+        return (order, self.profile, self.clip_lengths)
+
+    @property
+    def group_title(self) -> str:
+        _, profile, lengths = self.group
+        where = f"T = {', '.join(map(str, lengths))}" if lengths else "T not stated"
+        return f"reported figures, {where}" if self.kind == "reported" else f"profile {profile}, {where}"
 
     @property
     def statistic_text(self) -> str:
@@ -132,6 +153,14 @@ class Figure:
 
 
 @dataclass
+class Group:
+    """Rows of one profile and clip length, ranked among themselves only."""
+
+    title: str
+    rows: list[Row]
+
+
+@dataclass
 class Section:
     id: str
     protocol: str
@@ -143,6 +172,7 @@ class Section:
     heatmaps: list[Heatmap] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)  # rows by (profile, T), in display order
 
     @property
     def title(self) -> str:
@@ -426,7 +456,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
                         details={"source": "; ".join(dict.fromkeys(group["citation"])),
                                  "table": ", ".join(where(t) for t in dict.fromkeys(group["table"])),
                                  "statistic": STATISTICS[statistic]}))
-    rows.sort(key=lambda r: (-_sort_score(r, columns), r.kind, r.label, r.statistic))
+    groups = _ranked_groups(rows, columns)
+    rows = [r for g in groups for r in g.rows]
 
     heatmaps = _heatmaps(rows, evals) if all(c.startswith("train_") for c, _ in evals) and evals else []
     notes = []
@@ -436,12 +467,14 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
         notes.append(f"Reported rows of {names} give one AUC over all pairs of the test set, as their "
                      f"source computed it; measured cells show mean per-target AUC, and a measured "
                      f"cell's Δ against such a row is taken on its own stored {names}.")
+    if len(groups) > 1:
+        notes.insert(0, GROUPS_NOTE)
     if len(entries) and entries["n_seeds"].max() > 1:
         notes.append("Rows with several seeds show mean ± std over seeds; their CI is a cluster "
                      "bootstrap over targets of the seed-averaged per-target AUC.")
     return Section(id=section_id, protocol=protocol, version=version, fingerprint=fingerprint,
                    columns=columns, extra_columns=extra_columns, rows=rows, heatmaps=heatmaps,
-                   figures=figures.get(section_id, []), notes=notes)
+                   figures=figures.get(section_id, []), notes=notes, groups=groups)
 
 
 def _sort_score(row: Row, columns: list[tuple[str, str]]) -> float:
@@ -450,6 +483,27 @@ def _sort_score(row: Row, columns: list[tuple[str, str]]) -> float:
         if key in row.values:
             return row.values[key].auc
     return -1.0
+
+
+def _ranked_groups(rows: list[Row], columns: list[tuple[str, str]]) -> list[Group]:
+    """Rows split by (profile, T), each group best first by the headline column, measured rows
+    ranked 1, 2, ... within their group (equal values share a rank).  An AUC of a model trained
+    on longer clips or a longer schedule is not comparable with another's, so no rank or order
+    ever crosses a group."""
+    by_group: dict[tuple, list[Row]] = {}
+    for row in rows:
+        by_group.setdefault(row.group, []).append(row)
+    groups = []
+    for key in sorted(by_group, key=lambda k: (k[0], k[1], k[2])):
+        members = sorted(by_group[key], key=lambda r: (-_sort_score(r, columns), r.kind, r.label, r.statistic))
+        previous, rank = None, 0
+        for i, row in enumerate(r for r in members if r.kind == "measured"):
+            score = _sort_score(row, columns)
+            if score != previous:
+                rank, previous = i + 1, score
+            row.rank = rank if columns and columns[0][0] in row.values else None
+        groups.append(Group(title=members[0].group_title, rows=members))
+    return groups
 
 
 def _heatmaps(rows: list[Row], evals: list[tuple[str, str]]) -> list[Heatmap]:

@@ -87,7 +87,7 @@ def test_the_board_shows_the_delta_on_the_reported_statistic(store, entries, tmp
     publish(store, tmp_path)
     board = (tmp_path / "nvfair" / "README.md").read_text()
     cross = entry(entries, "cross_gen")
-    line = next(ln for ln in board.splitlines() if ln.startswith("| f5c_featdiff | measured | mean per-target AUC |")
+    line = next(ln for ln in board.splitlines() if ln.startswith("| 1 | f5c_featdiff | measured | mean per-target AUC |")
                 and "pooled AUC" in ln)
     assert (f"pooled AUC {cross['pooled_auc']:.3f}: Δ {cross['pooled_auc'] - 0.902:+.3f} vs reported pooled AUC "
             "(Table IV)") in line

@@ -83,3 +83,26 @@ def test_publish_command_prints_what_it_left_out(run_cli, store):
     r = run_cli("leaderboard", "publish", "--db", str(store.path), "--out", "boards2", "--include-quick")
     assert r.returncode == 0, r.stderr
     assert SMOKE_LINE in r.stderr and "--include-quick" not in r.stderr
+
+
+def test_rows_are_ranked_only_within_their_profile_and_clip_length(tmp_path):
+    store = ResultsStore(tmp_path / "db" / "results.sqlite")
+    # A landmark model at T = 64 of the paper's schedule, with a higher AUC ...
+    add_result(store, "stgcn", "overall", "all", "all", 3.0, profile="paper", clip_length=64)
+    # ... and two frame models at T = 16 of the standard schedule.
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0)
+    add_result(store, "f5c_static", "overall", "all", "all", 0.2)
+    publish(store, tmp_path / "out")
+    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    section = readme.split("## overall (protocol v1)")[1].split("\n## ")[0]
+    paper, standard = section.split("### profile paper, T = 64 (ranked within this group only)")[1].split(
+        "### profile standard, T = 16 (ranked within this group only)")
+    ranked = [ln.split(" | ")[:2] for ln in paper.splitlines() if ln.startswith("| ") and "measured" in ln]
+    assert ranked == [["| 1", "stgcn"]]
+    ranked = [ln.split(" | ")[:2] for ln in standard.splitlines() if ln.startswith("| ") and "measured" in ln]
+    assert ranked == [["| 1", "f5c_featdiff"], ["| 2", "f5c_static"]]
+    assert ("Rows are ranked (#) only against rows of the same profile and clip length T, one table per "
+            "group; the groups' order says nothing about which is better.") in section
+    html = (tmp_path / "out" / "synthetic" / "index.html").read_text()
+    assert html.count('<table class="sortable board"') == 2  # one table per group: no order across them
+    assert "profile paper, T = 64 <span class=\"meta\">(ranked within this group only)</span>" in html
