@@ -37,6 +37,9 @@ from avbench.leaderboard.entries import SECTION_KEY
 from avbench.leaderboard.reported import STATISTICS, where
 
 MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
+# Beside a number whose 95 % CI includes 0.5, explained by CHANCE_NOTE wherever one is shown.
+CHANCE_MARK = "†"
+CHANCE_NOTE = "† 95 % CI includes chance (0.5): the number is not distinguishable from guessing."
 # The order in which a section lists its groups of rows (converged schedules first); the order
 # of groups says nothing about which is better: rows are ranked within their group only.
 PROFILE_ORDER = ("paper", "standard", "quick")
@@ -69,6 +72,19 @@ class Value:
     measured_for_delta: float | None = None  # the measured value of reported_statistic
     provenance: str = ""                 # one line: seeds, commit, date, device (HTML title)
     note: str = ""
+    chance_level: bool = True            # 0.5 is guessing for this statistic (AUC, EER; not TAR)
+
+    @property
+    def includes_chance(self) -> bool:
+        """Whether the 95 % CI reaches chance (0.5): such a number does not show the method
+        tells identities apart at all, however high its point value."""
+        return (self.chance_level and self.ci_low is not None and self.ci_high is not None
+                and math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+                and self.ci_low <= 0.5 <= self.ci_high)
+
+    @property
+    def chance_mark(self) -> str:
+        return CHANCE_MARK if self.includes_chance else ""
 
     @property
     def text(self) -> str:
@@ -233,6 +249,11 @@ class Board:
     n_reported: int
     bibtex: dict[str, str] = field(default_factory=dict)  # source key -> its BibTeX entry
     evaluated: list[Evaluated] = field(default_factory=list)  # evaluation-only rows, not ranked
+
+    @property
+    def evaluated_chance(self) -> bool:
+        """Whether an evaluated checkpoint's CI includes chance (its list then shows the legend)."""
+        return any(e.value.includes_chance for e in self.evaluated)
 
 
 def attach_reported(entries: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
@@ -433,7 +454,7 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
             for header, name in (("pooled AUC", "pooled_auc"), ("EER", "eer"), ("TAR@FAR=1%", "tar_at_far1")):
                 ci = cis.get(name)
                 extra[header] = Value(auc=float(e[name]), ci_low=ci[0] if ci else None,
-                                      ci_high=ci[1] if ci else None)
+                                      ci_high=ci[1] if ci else None, chance_level=name != "tar_at_far1")
         commits = sorted({c for cs in group["git_commits"] for c in cs})
         dates = sorted({d for ds in group["dates"] for d in ds})
         details = {
@@ -469,6 +490,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
                      f"cell's Δ against such a row is taken on its own stored {names}.")
     if len(groups) > 1:
         notes.insert(0, GROUPS_NOTE)
+    if any(v.includes_chance for r in rows for v in (*r.values.values(), *r.extra.values())):
+        notes.append(CHANCE_NOTE)
     if len(entries) and entries["n_seeds"].max() > 1:
         notes.append("Rows with several seeds show mean ± std over seeds; their CI is a cluster "
                      "bootstrap over targets of the seed-averaged per-target AUC.")

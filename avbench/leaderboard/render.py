@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from avbench.leaderboard.board import Board
+from avbench.leaderboard.board import CHANCE_NOTE, Board
 
 ASSETS = ("board.css", "board.js")
 CSV_COLUMNS = [
@@ -89,7 +89,7 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("avbench.leaderboard", "templates"),
                       autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.globals.update(zip=zip, heat_style=heat_style)
+    env.globals.update(zip=zip, heat_style=heat_style, chance_note=CHANCE_NOTE)
     env.filters.update(md=md_text, md_code=md_code)
     return env
 

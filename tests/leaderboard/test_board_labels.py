@@ -1,0 +1,53 @@
+"""What a board tells a reader beside each number: chance level, enough negatives, model size."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import add_result
+
+from avbench.leaderboard.board import Value
+from avbench.leaderboard.publish import publish
+from avbench.results import ResultsStore
+
+CHANCE_NOTE = "† 95 % CI includes chance (0.5): the number is not distinguishable from guessing."
+CHANCE_HTML = '<span class="chance" title="95 % CI includes chance (0.5)">†</span>'
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    root = tmp_path_factory.mktemp("labels")
+    store = ResultsStore(root / "db" / "results.sqlite")
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 3.0)
+    add_result(store, "f5c_static", "overall", "all", "all", 0.0)  # guessing
+    publish(store, root / "out")
+    return store, root / "out" / "synthetic"
+
+
+def line_of(readme: str, method: str) -> str:
+    return next(ln for ln in readme.splitlines() if f"| {method} | measured |" in ln)
+
+
+def test_a_value_marks_a_ci_that_includes_chance():
+    assert Value(auc=0.55, ci_low=0.49, ci_high=0.61).chance_mark == "†"
+    assert Value(auc=0.55, ci_low=0.5, ci_high=0.61).chance_mark == "†"  # the bound itself counts
+    assert Value(auc=0.62, ci_low=0.51, ci_high=0.7).chance_mark == ""
+    assert Value(auc=0.55).chance_mark == ""  # no CI: nothing to say
+    assert Value(auc=0.5, ci_low=0.4, ci_high=0.6, chance_level=False).chance_mark == ""  # a TAR
+
+
+def test_the_board_marks_numbers_whose_ci_includes_chance_and_explains_the_mark(board):
+    store, folder = board
+    rows = {r.method: r for r in store.all().itertuples()}
+    readme = (folder / "README.md").read_text()
+    static = rows["f5c_static"].metrics
+    assert static["mean_target_auc_ci_low"] <= 0.5 <= static["mean_target_auc_ci_high"]
+    assert (f"| {static['mean_target_auc']:.3f}† [{static['mean_target_auc_ci_low']:.3f}, "
+            f"{static['mean_target_auc_ci_high']:.3f}] |") in line_of(readme, "f5c_static")
+    featdiff = rows["f5c_featdiff"].metrics
+    assert f"| {featdiff['mean_target_auc']:.3f} [" in line_of(readme, "f5c_featdiff")
+    assert "†" not in line_of(readme, "f5c_featdiff").split(" | ")[7]
+    assert readme.count(CHANCE_NOTE) == 1
+    html = (folder / "index.html").read_text()
+    assert f'<span class="auc">{static["mean_target_auc"]:.3f}</span>{CHANCE_HTML}' in html
+    assert f'<span class="auc">{featdiff["mean_target_auc"]:.3f}</span><span class="ci">' in html
+    assert html.count(CHANCE_NOTE) == 1
