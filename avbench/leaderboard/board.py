@@ -40,6 +40,12 @@ MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
 # Beside a number whose 95 % CI includes 0.5, explained by CHANCE_NOTE wherever one is shown.
 CHANCE_MARK = "†"
 CHANCE_NOTE = "† 95 % CI includes chance (0.5): the number is not distinguishable from guessing."
+# TAR at FAR = 1 % is read off the 1 % of negative pairs with the highest scores: with fewer than
+# 1,000 negatives that is fewer than 10 false accepts, too few for the threshold to mean anything.
+MIN_NEGATIVES_FOR_TAR = 1000
+TAR_NOTE = (f"TAR@FAR=1% is shown only where the test set has at least {MIN_NEGATIVES_FOR_TAR:,} negative "
+            "pairs, so that 1 % is 10 or more false accepts; elsewhere it shows — and the number of "
+            "negative pairs.")
 # The order in which a section lists its groups of rows (converged schedules first); the order
 # of groups says nothing about which is better: rows are ranked within their group only.
 PROFILE_ORDER = ("paper", "standard", "quick")
@@ -73,6 +79,7 @@ class Value:
     provenance: str = ""                 # one line: seeds, commit, date, device (HTML title)
     note: str = ""
     chance_level: bool = True            # 0.5 is guessing for this statistic (AUC, EER; not TAR)
+    withheld: str = ""                   # why no value is shown (e.g. "64 negatives"); auc is NaN
 
     @property
     def includes_chance(self) -> bool:
@@ -453,6 +460,9 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
             cis = e.get("secondary_cis") or {}
             for header, name in (("pooled AUC", "pooled_auc"), ("EER", "eer"), ("TAR@FAR=1%", "tar_at_far1")):
                 ci = cis.get(name)
+                if name == "tar_at_far1" and not _enough_negatives(e.get("n_negative")):
+                    extra[header] = Value(auc=float("nan"), withheld=_negatives_text(e.get("n_negative")))
+                    continue
                 extra[header] = Value(auc=float(e[name]), ci_low=ci[0] if ci else None,
                                       ci_high=ci[1] if ci else None, chance_level=name != "tar_at_far1")
         commits = sorted({c for cs in group["git_commits"] for c in cs})
@@ -490,6 +500,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
                      f"cell's Δ against such a row is taken on its own stored {names}.")
     if len(groups) > 1:
         notes.insert(0, GROUPS_NOTE)
+    if "TAR@FAR=1%" in extra_columns:
+        notes.append(TAR_NOTE)
     if any(v.includes_chance for r in rows for v in (*r.values.values(), *r.extra.values())):
         notes.append(CHANCE_NOTE)
     if len(entries) and entries["n_seeds"].max() > 1:
@@ -498,6 +510,16 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
     return Section(id=section_id, protocol=protocol, version=version, fingerprint=fingerprint,
                    columns=columns, extra_columns=extra_columns, rows=rows, heatmaps=heatmaps,
                    figures=figures.get(section_id, []), notes=notes, groups=groups)
+
+
+def _enough_negatives(n) -> bool:
+    n = _finite(n)
+    return n is not None and n >= MIN_NEGATIVES_FOR_TAR
+
+
+def _negatives_text(n) -> str:
+    n = _finite(n)
+    return "negatives not stored" if n is None else f"{int(n):,} negatives"
 
 
 def _sort_score(row: Row, columns: list[tuple[str, str]]) -> float:

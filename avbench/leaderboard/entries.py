@@ -140,6 +140,11 @@ def _mean(values: list) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+def _fewest(values: list) -> float:
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    return float(min(finite)) if len(finite) == len(values) and finite else float("nan")
+
+
 def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
     """One row per entry (see the module docstring), sorted by section, cell, test group, score.
 
@@ -149,13 +154,14 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
     ``ci_high`` (95 % cluster bootstrap over targets: the stored interval for one
     seed; for several, recomputed from the score files on the seed-averaged
     per-target AUCs), ``pooled_auc``, ``eer``, ``tar_at_far1``, ``n_targets``
-    (means over seeds), ``config`` (newest row's), ``git_commits``,
+    (means over seeds), ``n_negative`` (the fewest negative pairs of a seed: what each
+    seed's TAR at FAR = 1 % was estimated from; NaN where rows do not store it), ``config`` (newest row's), ``git_commits``,
     ``avbench_versions``, ``devices``, ``created_at`` (newest), ``dates`` (per
     seed), ``run_keys``, ``score_files``, ``ci_note``.
     """
     columns = [*ENTRY_KEY, "profile", "clip_length", "train_generators", "test_generators", "seeds",
                "n_seeds", "mean_target_auc", "std", "ci_low", "ci_high", "pooled_auc", "eer",
-               "tar_at_far1", "n_targets", "config", "git_commits", "avbench_versions", "devices",
+               "tar_at_far1", "n_targets", "n_negative", "config", "git_commits", "avbench_versions", "devices",
                "created_at", "dates", "run_keys", "score_files", "ci_note"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -177,6 +183,7 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
             eer=_mean([m.get("eer") for m in metrics]),
             tar_at_far1=_mean([m.get("tar_at_far1") for m in metrics]),
             n_targets=_mean([m.get("n_targets") for m in metrics]),
+            n_negative=_fewest([m.get("n_negative") for m in metrics]),
             config=newest["config"], git_commits=tuple(sorted(set(group["git_commit"]))),
             avbench_versions=tuple(sorted(set(group["avbench_version"]))),
             devices=tuple(sorted(set(group["device"]))), created_at=newest["created_at"],

@@ -51,3 +51,42 @@ def test_the_board_marks_numbers_whose_ci_includes_chance_and_explains_the_mark(
     assert f'<span class="auc">{static["mean_target_auc"]:.3f}</span>{CHANCE_HTML}' in html
     assert f'<span class="auc">{featdiff["mean_target_auc"]:.3f}</span><span class="ci">' in html
     assert html.count(CHANCE_NOTE) == 1
+
+
+TAR_NOTE = ("TAR@FAR=1% is shown only where the test set has at least 1,000 negative pairs, so that 1 % is "
+            "10 or more false accepts; elsewhere it shows — and the number of negative pairs.")
+
+
+def test_tar_is_withheld_with_fewer_than_1000_negative_pairs(board):
+    store, folder = board
+    readme = (folder / "README.md").read_text()
+    assert store.all()["metrics"].map(lambda m: m["n_negative"]).tolist() == [64, 64]
+    cells = line_of(readme, "f5c_featdiff").split(" | ")
+    assert cells[10] == "— (64 negatives)"
+    assert readme.count(TAR_NOTE) == 1
+    html = (folder / "index.html").read_text()
+    assert '<td class="withheld">—<span class="ci">64 negatives</span></td>' in html
+    assert html.count(TAR_NOTE) == 1
+
+
+def test_tar_is_shown_with_1000_negative_pairs(tmp_path, monkeypatch):
+    import conftest
+    import numpy as np
+    import pandas as pd
+
+    def many_negatives(shift, seed):  # 8 targets x (4 positive + 125 negative pairs): 1,000 negatives
+        rng = np.random.default_rng(seed)
+        rows = [{"a_path": f"{t}/a{k}.mp4", "b_path": f"{t}/b{k}.mp4", "target": t, "a_driver": t,
+                 "b_driver": t if k < 4 else f"d{k}", "a_generator": "tps", "b_generator": "tps",
+                 "label": int(k < 4), "score": float(rng.normal() + shift * (k < 4))}
+                for t in conftest.TARGETS for k in range(129)]
+        return pd.DataFrame(rows)
+
+    monkeypatch.setattr(conftest, "score_table", many_negatives)
+    store = ResultsStore(tmp_path / "db" / "results.sqlite")
+    row = add_result(store, "f5c_featdiff", "overall", "all", "all", 2.0)
+    assert row.metrics["n_negative"] == 1000
+    publish(store, tmp_path / "out")
+    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    cells = line_of(readme, "f5c_featdiff").split(" | ")
+    assert cells[10].startswith(f"{row.metrics['tar_at_far1']:.3f} [")
