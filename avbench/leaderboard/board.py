@@ -34,6 +34,7 @@ import pandas as pd
 from avbench import citations
 from avbench.leaderboard.compare import against_reported
 from avbench.leaderboard.entries import SECTION_KEY
+from avbench.leaderboard.methods import DASH, MethodFacts
 from avbench.leaderboard.reported import STATISTICS, where
 
 MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
@@ -132,6 +133,8 @@ class Row:
     details: dict[str, str] = field(default_factory=dict)  # provenance shown on demand
     config: str = ""              # the run config, pretty JSON
     rank: int | None = None       # within its group (same profile and T) only; None: not ranked
+    facts: MethodFacts = field(default_factory=MethodFacts)  # size, input, paper and code links
+    budget: str = DASH            # training steps x clips per step, from the stored schedule
 
     @property
     def group(self) -> tuple:
@@ -151,6 +154,12 @@ class Row:
     @property
     def statistic_text(self) -> str:
         return STATISTICS.get(self.statistic, self.statistic)
+
+    @property
+    def budget_steps(self) -> int | None:
+        """Total clips seen in training (steps × clips per step), for sorting by budget."""
+        steps, _, clips = self.budget.replace(",", "").partition(" × ")
+        return int(steps) * int(clips) if steps.isdigit() and clips.isdigit() else None
 
     @property
     def seeds_text(self) -> str:
@@ -477,7 +486,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
         rows.append(Row(label=labels[group.index[0]], kind="measured", method=method,
                         profile=first["profile"], seeds=seeds, values=values, extra=extra,
                         clip_lengths=tuple(sorted({int(t) for t in group["clip_length"].dropna()})),
-                        details=details, config=json.dumps(first["config"], indent=1, sort_keys=True)))
+                        details=details, config=json.dumps(first["config"], indent=1, sort_keys=True),
+                        facts=_facts_of(first), budget=first.get("training_budget") or DASH))
     # One row per method and statistic (one value per cell and statistic already).
     for (method, statistic), group in reported.groupby(["method", "statistic"], sort=False):
         values = {eval_key(r["cell"], r["test_group"]): _reported_value(r) for _, r in group.iterrows()}
@@ -510,6 +520,14 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
     return Section(id=section_id, protocol=protocol, version=version, fingerprint=fingerprint,
                    columns=columns, extra_columns=extra_columns, rows=rows, heatmaps=heatmaps,
                    figures=figures.get(section_id, []), notes=notes, groups=groups)
+
+
+def _facts_of(entry: pd.Series) -> MethodFacts:
+    """The entry's method facts (:func:`avbench.leaderboard.methods.with_method_facts` columns)."""
+    def count(x):
+        return int(x) if x is not None and not pd.isna(x) else None
+    return MethodFacts(input_kind=entry.get("input_kind") or "", parameters=count(entry.get("parameters")),
+                       embedding_dim=count(entry.get("embedding_dim")))
 
 
 def _enough_negatives(n) -> bool:

@@ -53,6 +53,7 @@ from avbench.leaderboard.entries import (
     latest_rows,
     secondary_cis,
 )
+from avbench.leaderboard.methods import with_method_facts
 from avbench.leaderboard.render import TEMP_NAME, temp_name, write_atomic, write_board, write_root
 from avbench.leaderboard.reported import STATISTICS, load_reported, reported_for
 from avbench.results import ResultsStore
@@ -159,7 +160,7 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
             ds_rows = rows[rows["dataset"] == dataset] if len(rows) else rows
             ds_evaluated = evaluated[evaluated["dataset"] == dataset] if len(evaluated) else evaluated
             reported = reported_for(dataset, reported_all)
-            entries = attach_reported(build_entries(ds_rows, reader), reported)
+            entries = with_method_facts(attach_reported(build_entries(ds_rows, reader), reported))
             board_dir = out_dir / dataset
             new_dir = out_dir / temp_name("new", dataset)
             new_dir.mkdir()

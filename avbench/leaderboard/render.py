@@ -34,7 +34,8 @@ ASSETS = ("board.css", "board.js")
 CSV_COLUMNS = [
     "kind", "dataset", "protocol", "protocol_version", "dataset_fingerprint", "method", "variant",
     "profile", "cell", "test_group", "clip_length", "seeds", "n_seeds", "mean_target_auc", "std",
-    "ci_low", "ci_high", "pooled_auc", "eer", "tar_at_far1", "n_targets", "n_negative", "reported_auc",
+    "ci_low", "ci_high", "pooled_auc", "eer", "tar_at_far1", "n_targets", "n_negative", "input_kind", "parameters", "embedding_dim",
+    "training_budget", "reported_auc",
     "reported_table", "reported_statistic", "reported_measured", "delta_reported", "git_commits",
     "created_at", "run_keys", "statistic", "source", "table", "note",
 ]  # reported rows: their value under mean_target_auc or pooled_auc, as named by statistic

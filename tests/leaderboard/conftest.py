@@ -32,7 +32,7 @@ def score_table(shift: float, seed: int) -> pd.DataFrame:
 
 def add_result(store: ResultsStore, method: str, protocol: str, cell: str, test_group: str,
                shift: float, seed: int = 0, dataset: str = "synthetic", profile: str = "standard",
-               clip_length: int = 16, fingerprint: str = "fp-synth-1") -> ResultRow:
+               clip_length: int = 16, fingerprint: str = "fp-synth-1", config: dict | None = None) -> ResultRow:
     data_seed = zlib.crc32(f"{method}|{protocol}|{cell}|{test_group}|{seed}|{profile}".encode())
     scores = score_table(shift, data_seed)
     path = store.path.parent / "runs" / dataset / method / protocol / f"{cell}-{profile}-{seed}" / f"scores-{test_group}.parquet"
@@ -45,8 +45,8 @@ def add_result(store: ResultsStore, method: str, protocol: str, cell: str, test_
         dataset=dataset, dataset_fingerprint=fingerprint, seed=seed, metrics=metrics,
         main_score=metrics["mean_target_auc"], train_generators=train, test_generators=test,
         clip_length=clip_length, profile=profile,
-        config={"method": {"name": method}, "training": {"clip_length": clip_length, "steps": 10},
-                "profile": profile},
+        config=config or {"method": {"name": method}, "training": {"clip_length": clip_length, "steps": 10},
+                          "profile": profile},
         git_commit="0123456789abcdef0123456789abcdef01234567", device="cpu",
         score_file=store.relative(path), checkpoint=""))
 

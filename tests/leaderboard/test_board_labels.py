@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import add_result
 
@@ -45,7 +47,7 @@ def test_the_board_marks_numbers_whose_ci_includes_chance_and_explains_the_mark(
             f"{static['mean_target_auc_ci_high']:.3f}] |") in line_of(readme, "f5c_static")
     featdiff = rows["f5c_featdiff"].metrics
     assert f"| {featdiff['mean_target_auc']:.3f} [" in line_of(readme, "f5c_featdiff")
-    assert "†" not in line_of(readme, "f5c_featdiff").split(" | ")[7]
+    assert "†" not in line_of(readme, "f5c_featdiff").split(" | ")[11]
     assert readme.count(CHANCE_NOTE) == 1
     html = (folder / "index.html").read_text()
     assert f'<span class="auc">{static["mean_target_auc"]:.3f}</span>{CHANCE_HTML}' in html
@@ -62,7 +64,7 @@ def test_tar_is_withheld_with_fewer_than_1000_negative_pairs(board):
     readme = (folder / "README.md").read_text()
     assert store.all()["metrics"].map(lambda m: m["n_negative"]).tolist() == [64, 64]
     cells = line_of(readme, "f5c_featdiff").split(" | ")
-    assert cells[10] == "— (64 negatives)"
+    assert cells[14] == "— (64 negatives)"
     assert readme.count(TAR_NOTE) == 1
     html = (folder / "index.html").read_text()
     assert '<td class="withheld">—<span class="ci">64 negatives</span></td>' in html
@@ -89,4 +91,37 @@ def test_tar_is_shown_with_1000_negative_pairs(tmp_path, monkeypatch):
     publish(store, tmp_path / "out")
     readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
     cells = line_of(readme, "f5c_featdiff").split(" | ")
-    assert cells[10].startswith(f"{row.metrics['tar_at_far1']:.3f} [")
+    assert cells[14].startswith(f"{row.metrics['tar_at_far1']:.3f} [")
+
+
+SCHEDULE = {"clip_length": 16, "epochs": 10, "steps_per_epoch": 16, "identities_per_batch": 6,
+            "videos_per_identity": 3}
+
+
+def test_methods_are_listed_with_size_input_and_training_budget(tmp_path):
+    store = ResultsStore(tmp_path / "db" / "results.sqlite")
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 2.0,
+               config={"method": {"embedding_dim": 64}, "training": SCHEDULE, "profile": "standard"})
+    # A method whose plugin is not installed here: nothing to build it from.
+    add_result(store, "elsewhere_net", "overall", "all", "all", 1.0,
+               config={"method": {}, "training": SCHEDULE, "profile": "standard"})
+    # A stored config that no longer builds, and a schedule without its budget.
+    add_result(store, "stgcn", "overall", "all", "all", 0.5)
+    publish(store, tmp_path / "out")
+    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    assert "| # | method | kind | statistic | profile | T | input | parameters | embedding | " \
+           "budget (steps × clips) | seeds |" in readme
+    from avbench.registry import load_registry
+    from avbench.runner import build_method
+
+    model = build_method(load_registry().methods.get("f5c_featdiff"), {"embedding_dim": 64})
+    n = sum(p.numel() for p in model.parameters())
+    assert f"| standard | 16 | frames | {n / 1000:.0f}k | 64 | 160 × 18 | 0 |" in line_of(readme, "f5c_featdiff")
+    assert "| standard | 16 | — | — | — | 160 × 18 | 0 |" in line_of(readme, "elsewhere_net")
+    assert "| standard | 16 | landmarks | — | — | — | 0 |" in line_of(readme, "stgcn")
+    payload = json.loads((tmp_path / "out" / "synthetic" / "results.json").read_text())
+    featdiff = next(e for e in payload["measured"] if e["method"] == "f5c_featdiff")
+    assert (featdiff["parameters"], featdiff["embedding_dim"], featdiff["input_kind"],
+            featdiff["training_budget"]) == (n, 64, "frames", "160 × 18")
+    html = (tmp_path / "out" / "synthetic" / "index.html").read_text()
+    assert f'<td data-sort="{n}" title="{n}">{n / 1000:.0f}k</td><td>64</td><td data-sort="2880">160 × 18</td>' in html

@@ -59,7 +59,7 @@ def test_machine_readable_results(published, board_store):
 def test_markdown_shows_cis_seeds_and_reported_differences(published, board_store):
     synth = (published / "synthetic" / "README.md").read_text()
     line = next(ln for ln in synth.splitlines()
-                if ln.startswith("| 1 | f5c_featdiff | measured | mean per-target AUC | standard | 16 | 0, 1, 2 |"))
+                if ln.startswith("| 1 | f5c_featdiff | measured | mean per-target AUC | standard | 16 | frames | — | — | — | 0, 1, 2 |"))
     assert " ± " in line and "(seeds 0, 1, 2)" in line
     # AUC, pooled AUC and EER each with its CI; TAR@FAR=1 % withheld (64 negative pairs per seed)
     assert line.count("[") == 3 and "| — (64 negatives) |" in line
