@@ -137,6 +137,10 @@ def publish(store: ResultsStore, out_dir: Path, datasets: Iterable[str] | None =
         + (f", and {len(evaluated)} evaluation-only results (listed apart)" if len(evaluated) else ""))
     for line in left_out_lines(left_out):
         say(line)
+    for dataset in chosen:
+        warning = fingerprint_warning(dataset, _of_dataset(rows, dataset))
+        if warning:
+            say(warning)
     out_dir = Path(out_dir)
     ours = _check_out_dir(out_dir)
     written = []
@@ -193,6 +197,21 @@ def split_by_profile(rows: pd.DataFrame, include_quick: bool) -> tuple[pd.DataFr
     if not include_quick:
         left |= rows["profile"] == ON_REQUEST
     return rows[~left].reset_index(drop=True), rows[left].reset_index(drop=True)
+
+
+def fingerprint_warning(dataset: str, rows: pd.DataFrame) -> str:
+    """A warning line where ``dataset``'s rows were measured on two or more versions of its data
+    (dataset fingerprints): their numbers are not comparable, so its board splits into sections
+    per fingerprint, which a reader should know before reading it as one table."""
+    if rows.empty:
+        return ""
+    counts = rows["dataset_fingerprint"].value_counts()
+    if len(counts) < 2:
+        return ""
+    listed = ", ".join(f"{fp} ({n} rows)" for fp, n in sorted(counts.items()))
+    return (f"warning: dataset {dataset} has results under {len(counts)} dataset fingerprints: {listed}; "
+            "its board shows each fingerprint in its own sections, never ranked together. Re-run the "
+            "older rows on the current data (or publish another database) to get one comparable board")
 
 
 def _of_dataset(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:

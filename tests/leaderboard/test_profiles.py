@@ -106,3 +106,19 @@ def test_rows_are_ranked_only_within_their_profile_and_clip_length(tmp_path):
     html = (tmp_path / "out" / "synthetic" / "index.html").read_text()
     assert html.count('<table class="sortable board"') == 2  # one table per group: no order across them
     assert "profile paper, T = 64 <span class=\"meta\">(ranked within this group only)</span>" in html
+
+
+def test_publish_warns_when_a_dataset_has_rows_under_two_fingerprints(tmp_path):
+    store = ResultsStore(tmp_path / "db" / "results.sqlite")
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0)
+    add_result(store, "f5c_static", "overall", "all", "all", 1.0)
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0, fingerprint="fp-synth-2")
+    said = []
+    publish(store, tmp_path / "out", progress=said.append)
+    assert ("warning: dataset synthetic has results under 2 dataset fingerprints: fp-synth-1 (2 rows), "
+            "fp-synth-2 (1 rows); its board shows each fingerprint in its own sections, never ranked "
+            "together. Re-run the older rows on the current data (or publish another database) to get "
+            "one comparable board") in said
+    said = []
+    publish(store, tmp_path / "other", progress=said.append, datasets=["nvfair"])
+    assert not any(line.startswith("warning: dataset") for line in said)
