@@ -34,7 +34,7 @@ import pandas as pd
 from avbench import citations
 from avbench.leaderboard.compare import against_reported
 from avbench.leaderboard.entries import SECTION_KEY
-from avbench.leaderboard.methods import DASH, MethodFacts
+from avbench.leaderboard.methods import DASH, MethodFacts, method_facts
 from avbench.leaderboard.reported import STATISTICS, where
 
 MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
@@ -493,7 +493,7 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
         values = {eval_key(r["cell"], r["test_group"]): _reported_value(r) for _, r in group.iterrows()}
         lengths = tuple(sorted({int(t) for t in group["clip_length"].dropna()}))
         rows.append(Row(label=method, kind="reported", method=method, statistic=statistic, values=values,
-                        clip_lengths=lengths,
+                        clip_lengths=lengths, facts=method_facts(method, {}),
                         details={"source": "; ".join(dict.fromkeys(group["citation"])),
                                  "table": ", ".join(where(t) for t in dict.fromkeys(group["table"])),
                                  "statistic": STATISTICS[statistic]}))
@@ -527,7 +527,8 @@ def _facts_of(entry: pd.Series) -> MethodFacts:
     def count(x):
         return int(x) if x is not None and not pd.isna(x) else None
     return MethodFacts(input_kind=entry.get("input_kind") or "", parameters=count(entry.get("parameters")),
-                       embedding_dim=count(entry.get("embedding_dim")))
+                       embedding_dim=count(entry.get("embedding_dim")), paper_url=entry.get("paper_url") or "",
+                       code_path=entry.get("code_path") or "")
 
 
 def _enough_negatives(n) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -63,6 +64,11 @@ def _si(n: int) -> str:
     return str(n)
 
 
+# A link must stay one plain URL in an HTML attribute and in a Markdown link: no spaces,
+# quotes, brackets or parentheses, whatever a plugin's spec or citation holds.
+_PLAIN_URL = re.compile(r"[A-Za-z0-9._/:~-]+")
+
+
 def paper_url(citation: str) -> str:
     """A link to a registered citation's paper: its arXiv page where it has an arXiv eprint
     (the registry stores no DOI); "" for free-text citations and papers without one."""
@@ -70,7 +76,8 @@ def paper_url(citation: str) -> str:
         return ""
     entry = citations.get(citation)
     if entry.eprint and entry.archiveprefix.lower() == "arxiv":
-        return f"https://arxiv.org/abs/{entry.eprint}"
+        url = f"https://arxiv.org/abs/{entry.eprint}"
+        return url if _PLAIN_URL.fullmatch(url) else ""
     return ""
 
 
@@ -133,7 +140,7 @@ def budget_text(config: dict) -> str:
     return f"{steps:,} × {clips}" if steps > 0 and clips > 0 and math.isfinite(steps) else DASH
 
 
-FACT_COLUMNS = ("input_kind", "parameters", "embedding_dim", "training_budget")
+FACT_COLUMNS = ("input_kind", "parameters", "embedding_dim", "training_budget", "paper_url", "code_path")
 
 
 def with_method_facts(entries):
@@ -145,4 +152,6 @@ def with_method_facts(entries):
     entries["parameters"] = pd.Series([f.parameters for f in facts], index=entries.index, dtype=object)
     entries["embedding_dim"] = pd.Series([f.embedding_dim for f in facts], index=entries.index, dtype=object)
     entries["training_budget"] = [budget_text(c) for c in entries["config"]]
+    entries["paper_url"] = [f.paper_url for f in facts]
+    entries["code_path"] = [f.code_path for f in facts]
     return entries

@@ -87,3 +87,13 @@ def published(board_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("published")
     publish(board_store, out)
     return out
+
+
+_LINKED_NAME = __import__("re").compile(r"\[([^\]]*)\]\((?:https://arxiv\.org/abs/[0-9.]+)\)")
+_CODE_LINK = __import__("re").compile(r" \(\[code\]\(\.\./\.\./methods/[a-z0-9_]+\.py\)\)")
+
+
+def unlinked(markdown: str) -> str:
+    """A board's Markdown with the method names' paper and code links taken out (tests that
+    are about other columns read the table as text)."""
+    return _CODE_LINK.sub("", _LINKED_NAME.sub(r"\1", markdown))

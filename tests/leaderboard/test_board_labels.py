@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import add_result
+from conftest import add_result, unlinked
 
 from avbench.leaderboard.board import Value
 from avbench.leaderboard.publish import publish
@@ -40,7 +40,7 @@ def test_a_value_marks_a_ci_that_includes_chance():
 def test_the_board_marks_numbers_whose_ci_includes_chance_and_explains_the_mark(board):
     store, folder = board
     rows = {r.method: r for r in store.all().itertuples()}
-    readme = (folder / "README.md").read_text()
+    readme = unlinked((folder / "README.md").read_text())
     static = rows["f5c_static"].metrics
     assert static["mean_target_auc_ci_low"] <= 0.5 <= static["mean_target_auc_ci_high"]
     assert (f"| {static['mean_target_auc']:.3f}† [{static['mean_target_auc_ci_low']:.3f}, "
@@ -61,7 +61,7 @@ TAR_NOTE = ("TAR@FAR=1% is shown only where the test set has at least 1,000 nega
 
 def test_tar_is_withheld_with_fewer_than_1000_negative_pairs(board):
     store, folder = board
-    readme = (folder / "README.md").read_text()
+    readme = unlinked((folder / "README.md").read_text())
     assert store.all()["metrics"].map(lambda m: m["n_negative"]).tolist() == [64, 64]
     cells = line_of(readme, "f5c_featdiff").split(" | ")
     assert cells[14] == "— (64 negatives)"
@@ -89,7 +89,7 @@ def test_tar_is_shown_with_1000_negative_pairs(tmp_path, monkeypatch):
     row = add_result(store, "f5c_featdiff", "overall", "all", "all", 2.0)
     assert row.metrics["n_negative"] == 1000
     publish(store, tmp_path / "out")
-    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    readme = unlinked((tmp_path / "out" / "synthetic" / "README.md").read_text())
     cells = line_of(readme, "f5c_featdiff").split(" | ")
     assert cells[14].startswith(f"{row.metrics['tar_at_far1']:.3f} [")
 
@@ -108,7 +108,7 @@ def test_methods_are_listed_with_size_input_and_training_budget(tmp_path):
     # A stored config that no longer builds, and a schedule without its budget.
     add_result(store, "stgcn", "overall", "all", "all", 0.5)
     publish(store, tmp_path / "out")
-    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    readme = unlinked((tmp_path / "out" / "synthetic" / "README.md").read_text())
     assert "| # | method | kind | statistic | profile | T | input | parameters | embedding | " \
            "budget (steps × clips) | seeds |" in readme
     from avbench.registry import load_registry
@@ -125,3 +125,27 @@ def test_methods_are_listed_with_size_input_and_training_budget(tmp_path):
             featdiff["training_budget"]) == (n, 64, "frames", "160 × 18")
     html = (tmp_path / "out" / "synthetic" / "index.html").read_text()
     assert f'<td data-sort="{n}" title="{n}">{n / 1000:.0f}k</td><td>64</td><td data-sort="2880">160 × 18</td>' in html
+
+
+def test_method_names_link_to_their_paper_and_code(tmp_path):
+    from avbench.leaderboard.methods import code_path, paper_url
+
+    assert paper_url("f5c2026") == "https://arxiv.org/abs/2604.23247"
+    assert paper_url("stgcn2018") == ""  # registered without a preprint id: no link
+    assert paper_url("Someone et al., 2025") == ""  # a third-party plugin's free text
+    assert code_path("avbench_methods.f5c:F5CMethod") == "methods/f5c.py"
+    assert code_path("somebody_else.model:Net") == "" and code_path(object()) == ""
+    store = ResultsStore(tmp_path / "db" / "results.sqlite")
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 2.0)
+    add_result(store, "stgcn", "overall", "all", "all", 1.0)
+    add_result(store, "elsewhere_net", "overall", "all", "all", 0.5)
+    publish(store, tmp_path / "out")
+    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    assert ("| 1 | [f5c_featdiff](https://arxiv.org/abs/2604.23247) ([code](../../methods/f5c.py)) | "
+            "measured |") in readme
+    assert "| 2 | stgcn ([code](../../methods/stgcn.py)) | measured |" in readme
+    assert "| 3 | elsewhere_net | measured |" in readme
+    html = (tmp_path / "out" / "synthetic" / "index.html").read_text()
+    assert ('<a href="https://arxiv.org/abs/2604.23247" title="paper">f5c_featdiff</a> '
+            '<a class="code" href="../../methods/f5c.py" title="methods/f5c.py">code</a>') in html
+    assert '<td data-sort="elsewhere_net">elsewhere_net</td>' in html

@@ -8,7 +8,7 @@ import re
 import shutil
 
 import pytest
-from conftest import add_result, score_table
+from conftest import add_result, score_table, unlinked
 
 from avbench.leaderboard.entries import evaluated_rows, latest_rows
 from avbench.leaderboard.publish import WouldDropResults, publish
@@ -128,7 +128,7 @@ def test_a_dataset_with_only_evaluated_checkpoints_gets_a_board(tmp_path):
     board = tmp_path / "out" / "elsewhere"
     payload = json.loads((board / "results.json").read_text())
     assert payload["measured"] == [] and [e["run_key"] for e in payload["evaluated"]] == [row.run_key]
-    readme = (board / "README.md").read_text()
+    readme = unlinked((board / "README.md").read_text())
     assert "## Evaluated checkpoints" in readme and "these 1 rows are neither ranked" in readme
     assert "| f5c_featdiff | overall v1 | all | all | 0 |" in readme
     assert "[elsewhere](elsewhere/README.md)" in (tmp_path / "out" / "README.md").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import add_result
+from conftest import add_result, unlinked
 
 from avbench.errors import UsageError
 from avbench.leaderboard.board import attach_reported
@@ -85,7 +85,7 @@ def test_compare_with_reported_names_where_the_figures_are_filed(entries):
 
 def test_the_board_shows_the_delta_on_the_reported_statistic(store, entries, tmp_path):
     publish(store, tmp_path)
-    board = (tmp_path / "nvfair" / "README.md").read_text()
+    board = unlinked((tmp_path / "nvfair" / "README.md").read_text())
     cross = entry(entries, "cross_gen")
     line = next(ln for ln in board.splitlines() if ln.startswith("| 1 | f5c_featdiff | measured | mean per-target AUC |")
                 and "pooled AUC" in ln)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import add_result
+from conftest import add_result, unlinked
 
 from avbench.leaderboard.publish import WouldDropResults, publish
 from avbench.results import ResultsStore
@@ -37,7 +37,7 @@ def test_smoke_and_quick_rows_are_left_out_by_default_and_counted(store, tmp_pat
     assert SMOKE_LINE in said and QUICK_LINE in said
     board = tmp_path / "out" / "synthetic"
     assert measured_methods(board) == [("f5c_featdiff", "standard")]
-    readme = (board / "README.md").read_text()
+    readme = unlinked((board / "README.md").read_text())
     assert "> **Note.** Left out 2 result(s) of the smoke profile: smoke runs only check that avbench " \
            "runs end to end and are never published." in readme
     assert "> **Note.** Left out 1 result(s) of the quick profile (too short to converge); publish them " \
@@ -55,7 +55,7 @@ def test_quick_rows_are_published_on_request_and_labelled_everywhere(store, tmp_
     board = tmp_path / "out" / "synthetic"
     assert measured_methods(board) == [("f5c_featdiff", "quick"), ("f5c_featdiff", "standard"),
                                        ("f5c_static", "quick")]
-    readme = (board / "README.md").read_text()
+    readme = unlinked((board / "README.md").read_text())
     assert "| f5c_static — not converged (quick profile) | measured |" in readme
     assert "| f5c_featdiff (standard, #" in readme  # a converged profile carries no label
     assert "| f5c_featdiff (quick, #" in readme and ") — not converged (quick profile) | measured |" in readme
@@ -93,7 +93,7 @@ def test_rows_are_ranked_only_within_their_profile_and_clip_length(tmp_path):
     add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0)
     add_result(store, "f5c_static", "overall", "all", "all", 0.2)
     publish(store, tmp_path / "out")
-    readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
+    readme = unlinked((tmp_path / "out" / "synthetic" / "README.md").read_text())
     section = readme.split("## overall (protocol v1)")[1].split("\n## ")[0]
     paper, standard = section.split("### profile paper, T = 64 (ranked within this group only)")[1].split(
         "### profile standard, T = 16 (ranked within this group only)")

@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import add_result
+from conftest import add_result, unlinked
 
 from avbench.errors import UsageError
 from avbench.leaderboard.publish import MissingScoreFile, WouldDropResults, publish
@@ -57,14 +57,14 @@ def test_machine_readable_results(published, board_store):
 
 
 def test_markdown_shows_cis_seeds_and_reported_differences(published, board_store):
-    synth = (published / "synthetic" / "README.md").read_text()
+    synth = unlinked((published / "synthetic" / "README.md").read_text())
     line = next(ln for ln in synth.splitlines()
                 if ln.startswith("| 1 | f5c_featdiff | measured | mean per-target AUC | standard | 16 | frames | — | — | — | 0, 1, 2 |"))
     assert " ± " in line and "(seeds 0, 1, 2)" in line
     # AUC, pooled AUC and EER each with its CI; TAR@FAR=1 % withheld (64 negative pairs per seed)
     assert line.count("[") == 3 and "| — (64 negatives) |" in line
     assert "## cross_gen (protocol v1)" in synth and "facevid2vid → lia" in synth
-    nvfair = (published / "nvfair" / "README.md").read_text()
+    nvfair = unlinked((published / "nvfair" / "README.md").read_text())
     main = next(r for r in board_store.rows(dataset="nvfair")).main_score
     assert f"Δ {main - 0.877:+.3f} vs reported (Table III)" in nvfair
     assert "| nvfair_ldmk_tcnn | reported | pooled AUC |" in nvfair and "## cross_gen (reported only)" in nvfair
