@@ -93,14 +93,17 @@ def compare_methods(entries: pd.DataFrame, reader: ScoreReader, a: str, b: str,
 def comparisons_against(entries: pd.DataFrame, reader: ScoreReader, against: str) -> pd.DataFrame:
     """Every other method variant vs ``against`` on each evaluation where both were run
     (the board's comparison table).  Variants are paired with ``against``'s variant
-    of the same profile; an evaluation without one is left out."""
+    of the same profile and clip length (a model trained on longer clips or a longer
+    schedule is not compared like with like, as on the board's ranked tables); an
+    evaluation without one is left out."""
     records = []
     if against not in set(entries["method"]):
         return pd.DataFrame(columns=COLUMNS)
     for key, group in entries.groupby(list(EVAL_KEY), sort=False):
         base = group[group["method"] == against]
         for _, entry in group[group["method"] != against].iterrows():
-            match = base[base["profile"] == entry["profile"]]
+            match = base[(base["profile"] == entry["profile"])
+                         & (base["clip_length"] == entry["clip_length"])]
             if len(match) != 1:
                 continue
             records.append(_row(key, entry, match.iloc[0], reader))

@@ -61,3 +61,14 @@ def test_board_comparisons_pair_each_method_with_the_reference(entries_and_reade
     assert sorted(table.groupby("a").size().items()) == [("f5c_static", 14), ("stgcn", 1)]
     assert (table["b"] == "f5c_featdiff").all()
     assert comparisons_against(entries, reader, "not_run").empty
+
+
+def test_board_comparisons_pair_only_the_same_profile_and_clip_length(tmp_path):
+    store = ResultsStore(tmp_path / "r" / "results.sqlite")
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 1.0)                 # standard, T = 16
+    add_result(store, "f5c_static", "overall", "all", "all", 0.2)                   # standard, T = 16
+    add_result(store, "stgcn", "overall", "all", "all", 3.0, clip_length=64)        # standard, T = 64
+    add_result(store, "f5c_rawfeat", "overall", "all", "all", 3.0, profile="paper")  # paper, T = 16
+    reader = ScoreReader(store)
+    table = comparisons_against(build_entries(latest_rows(store), reader), reader, "f5c_featdiff")
+    assert list(table["a"]) == ["f5c_static"]
