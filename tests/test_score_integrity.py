@@ -57,7 +57,7 @@ def store_result(store: ResultsStore, method: str, shift: float, rel: str | None
     return store.add(ResultRow(
         method=method, protocol="overall", protocol_version="1", cell="all", test_group="all",
         dataset="synthetic", dataset_fingerprint="fp", seed=seed, metrics=metrics,
-        main_score=metrics["mean_target_auc"], profile="quick", config={"method": {"name": method}},
+        main_score=metrics["mean_target_auc"], profile="standard", config={"method": {"name": method}},
         score_file=store.relative(path), score_sha256=sha(path) if record_hash else None))
 
 

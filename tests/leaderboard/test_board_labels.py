@@ -72,7 +72,6 @@ def test_tar_is_withheld_with_fewer_than_1000_negative_pairs(board):
 
 
 def test_tar_is_shown_with_1000_negative_pairs(tmp_path, monkeypatch):
-    import conftest
     import numpy as np
     import pandas as pd
 
@@ -81,10 +80,13 @@ def test_tar_is_shown_with_1000_negative_pairs(tmp_path, monkeypatch):
         rows = [{"a_path": f"{t}/a{k}.mp4", "b_path": f"{t}/b{k}.mp4", "target": t, "a_driver": t,
                  "b_driver": t if k < 4 else f"d{k}", "a_generator": "tps", "b_generator": "tps",
                  "label": int(k < 4), "score": float(rng.normal() + shift * (k < 4))}
-                for t in conftest.TARGETS for k in range(129)]
+                for t in helpers["TARGETS"] for k in range(129)]
         return pd.DataFrame(rows)
 
-    monkeypatch.setattr(conftest, "score_table", many_negatives)
+    # The leaderboard conftest's own namespace: a bare `import conftest` at run time may give
+    # another folder's conftest module (they share the module name).
+    helpers = add_result.__globals__
+    monkeypatch.setitem(helpers, "score_table", many_negatives)
     store = ResultsStore(tmp_path / "db" / "results.sqlite")
     row = add_result(store, "f5c_featdiff", "overall", "all", "all", 2.0)
     assert row.metrics["n_negative"] == 1000
