@@ -131,7 +131,7 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
     evaluation-only row per group (reused from the store unless ``force``)."""
     from avbench.checkpoints import load_checkpoint
     from avbench.embed import score_videos
-    from avbench.evaluation import evaluation_pairs, select_videos
+    from avbench.evaluation import checked_pairs, select_videos
     from avbench.metrics import summarize
     from avbench.provenance import environment, git_commit
     from avbench.results import ResultRow, make_run_key
@@ -174,12 +174,7 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
             test = tests[ev.name]
             n_unusable = int((~test.index.isin(usable)).sum())
             test = test[test.index.isin(usable)]
-            pairs, pairing = evaluation_pairs(test, ev)
-            if pairs["label"].nunique() != 2:
-                raise DatasetError(
-                    f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
-                    f"{len(pairs)} pairs without both positives and negatives: each test target "
-                    "needs two self-reenactments and a cross-reenactment")
+            pairs, pairing = checked_pairs(test, ev, index.dataset)
             with plugin_code(plan.method, f"embedding the {ev.name} test videos of {checkpoint}"):
                 scores = score_videos(model.method, source, test, pairs, t, fabric, plan.training.batch_size)
             score_path, score_sha = pending.write(

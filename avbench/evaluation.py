@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from avbench.data.index import DatasetIndex
     from avbench.specs import EvalGroup
 
-__all__ = ["cosine_scores", "evaluation_pairs", "per_target_auc", "select_videos",
+__all__ = ["cosine_scores", "evaluation_pairs", "per_target_auc", "checked_pairs", "select_videos",
            "shares_driving_video", "verification_pairs"]
 
 
@@ -116,6 +116,20 @@ def evaluation_pairs(videos: pd.DataFrame, group: EvalGroup) -> tuple[pd.DataFra
         dropped = int((verification_pairs(videos)["label"] == 1).sum() - (pairs["label"] == 1).sum())
     return pairs, {"test_originals": int(videos["is_original"].sum()),
                    "positives_dropped_shared_driving_video": dropped}
+
+
+def checked_pairs(videos: pd.DataFrame, group: EvalGroup, dataset: str) -> tuple[pd.DataFrame, dict]:
+    """:func:`evaluation_pairs` of a test group, refused when they lack positives or negatives
+    (no AUC exists then): what ``avbench run`` and ``avbench evaluate`` score."""
+    pairs, pairing = evaluation_pairs(videos, group)
+    if pairs["label"].nunique() != 2:
+        from avbench.errors import DatasetError
+
+        raise DatasetError(
+            f"the test videos of {', '.join(group.generators)} in {dataset} give "
+            f"{len(pairs)} pairs without both positives and negatives: each test target "
+            "needs two self-reenactments and a cross-reenactment")
+    return pairs, pairing
 
 
 def cosine_scores(pairs: pd.DataFrame, features: dict) -> np.ndarray:

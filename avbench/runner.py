@@ -512,7 +512,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     import torch
 
     from avbench.embed import score_videos
-    from avbench.evaluation import evaluation_pairs, select_videos
+    from avbench.evaluation import checked_pairs, select_videos
     from avbench.metrics import summarize
     from avbench.results import ResultRow
     from avbench.scores import PendingScoreFiles
@@ -564,12 +564,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     try:
         for ev in cell.evals:
             test = tests[ev.name]
-            pairs, pairing = evaluation_pairs(test, ev)
-            if pairs["label"].nunique() != 2:
-                raise DatasetError(
-                    f"the test videos of {', '.join(ev.generators)} in {index.dataset} give "
-                    f"{len(pairs)} pairs without both positives and negatives: each test target "
-                    "needs two self-reenactments and a cross-reenactment")
+            pairs, pairing = checked_pairs(test, ev, index.dataset)
             with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
                 scores = score_videos(method, source, test, pairs, t, fabric, plan.training.batch_size)
             score_file, score_sha256 = pending.write(
