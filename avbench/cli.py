@@ -29,6 +29,8 @@ data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 leaderboard_app = typer.Typer(help="Publish leaderboards from the results database.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")
+results_app = typer.Typer(help="Work with results databases.", no_args_is_help=True)
+app.add_typer(results_app, name="results")
 
 # User strings (paths, file names, identities, method and config values, error messages
 # quoting them) are printed as they are: markup is off on both consoles (see plain_console),
@@ -570,6 +572,29 @@ def leaderboard_publish(
                       include_quick=include_quick)
     for folder in written:
         out.print(f"published {folder / 'index.html'}  ({folder / 'README.md'}, results.json, results.csv)")
+
+
+@results_app.command("merge")
+def results_merge(
+    sources: Annotated[list[Path], typer.Argument(help="Results databases to copy rows from (their runs folders beside them).")],
+    db: Annotated[Optional[Path], typer.Option(help="Destination database (default ./avbench-results/results.sqlite); made if missing.")] = None,
+) -> None:
+    """Copy the rows the destination lacks (by run key), with their score files and models,
+    from other results databases: one portable folder from a sweep measured in parts."""
+    from avbench.merge import merge_results
+    from avbench.results import default_db_path
+
+    dest = db or default_db_path()
+    report = merge_results(list(sources), dest)
+    for source in sources:
+        out.print(f"{source}: {report.added[str(source)]} rows added, "
+                  f"{report.already_present[str(source)]} already present", soft_wrap=True)
+    out.print(f"{report.models_copied} model folders copied into {Path(dest).parent}", soft_wrap=True)
+    if report.models_missing:
+        out.print(f"{len(report.models_missing)} models are not in their source folders (rows kept; "
+                  "copy those model folders beside the database to evaluate them):", soft_wrap=True)
+        for path in report.models_missing:
+            out.print(f"  {path}", soft_wrap=True)
 
 
 @app.command()
