@@ -130,13 +130,10 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
     """Score every eval group of the plan's cell with the saved model; store and return one
     evaluation-only row per group (reused from the store unless ``force``)."""
     from avbench.checkpoints import load_checkpoint
-    from avbench.embed import score_videos
-    from avbench.evaluation import checked_pairs, select_videos
-    from avbench.metrics import summarize
+    from avbench.evaluation import select_videos
     from avbench.provenance import environment, git_commit
-    from avbench.results import ResultRow, make_run_key
-    from avbench.runner import clip_source, plugin_code, resolve_device
-    from avbench.scores import PendingScoreFiles
+    from avbench.results import make_run_key
+    from avbench.runner import clip_source, resolve_device, score_and_store
     from avbench.training import make_fabric
 
     [cell] = plan.cells
@@ -167,43 +164,25 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
     run_dir = (store.runs_dir / plan.method.name / plan.protocol.name
                / f"eval-{cell.name}-{sha[:12]}-{keys[cell.evals[0].name][:12]}")
-    pending = PendingScoreFiles(run_dir)
-    rows = []
-    try:
-        for ev in cell.evals:
-            test = tests[ev.name]
-            n_unusable = int((~test.index.isin(usable)).sum())
-            test = test[test.index.isin(usable)]
-            pairs, pairing = checked_pairs(test, ev, index.dataset)
-            with plugin_code(plan.method, f"embedding the {ev.name} test videos of {checkpoint}"):
-                scores = score_videos(model.method, source, test, pairs, t, fabric, plan.training.batch_size)
-            score_path, score_sha = pending.write(
-                f"scores-{ev.name}.parquet", scores,
-                metadata={"run_key": keys[ev.name], "method": plan.method.name, "cell": cell.name,
-                          "test_group": ev.name, "checkpoint_sha256": sha})
-            metrics = summarize(scores, seed=plan.request.seed)
-            metrics.update(_at_threshold(scores, meta.get("threshold")))
-            if report is not None:
-                metrics["landmarks"] = report.summary()
-            metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
-                               "videos_unusable": n_unusable, "test_videos": len(test), **pairing}
-            rows.append(ResultRow(
-                method=plan.method.name, protocol=plan.protocol.name,
-                protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
-                dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=plan.request.seed,
-                metrics=metrics, main_score=metrics["mean_target_auc"],
-                train_generators=tuple(meta.get("train_generators") or cell.train_generators),
-                test_generators=ev.generators, clip_length=t, profile=plan.request.profile,
-                config=config, git_commit=commit, environment=env, plugins=plugins,
-                wall_time_s=None, device=device, score_file=store.relative(score_path),
-                score_sha256=score_sha, checkpoint=store.relative(checkpoint), run_key=keys[ev.name],
-                trained_on=trained_on))
-        stored = store.add_all(rows)
-    except BaseException:
-        pending.discard()
-        raise
-    pending.publish()
-    return stored
+    unusable = {name: int((~test.index.isin(usable)).sum()) for name, test in tests.items()}
+    tests = {name: test[test.index.isin(usable)] for name, test in tests.items()}
+    skipped = {k: int(v) for k, v in index.skip_counts().items()}
+
+    def evaluation_metrics(ev, scores, test) -> dict:
+        metrics = _at_threshold(scores, meta.get("threshold"))
+        if report is not None:
+            metrics["landmarks"] = report.summary()
+        metrics["data"] = {"index_skipped": skipped, "videos_unusable": unusable[ev.name],
+                           "test_videos": len(test)}
+        return metrics
+
+    return score_and_store(
+        plan, cell, model.method, source, tests, t, fabric, store, run_dir, keys,
+        what=str(checkpoint), metrics_of=evaluation_metrics, metadata={"checkpoint_sha256": sha},
+        row_fields={"train_generators": tuple(meta.get("train_generators") or cell.train_generators),
+                    "config": config, "git_commit": commit, "environment": env, "plugins": plugins,
+                    "wall_time_s": None, "device": device, "checkpoint": store.relative(checkpoint),
+                    "trained_on": trained_on})
 
 
 def _seed(meta: dict, path: Path) -> int:

@@ -477,9 +477,11 @@ def _plain_history(history: list[dict]) -> list[dict]:
             for record in history]
 
 
-def stored_model(method, path: Path, plan: RunPlan, tkey: str):
+def stored_model(method, path: Path, plan: RunPlan, tkey: str, device):
     """The training result of the model saved at ``path`` by an earlier run with training key
-    ``tkey``, its weights loaded into ``method``; None when there is none to reuse."""
+    ``tkey``, its weights loaded into ``method`` and ``method`` moved to ``device`` (where a
+    training would have put it: the evaluation feeds it clips there); None when there is none
+    to reuse."""
     from avbench.checkpoints import load_weights, read_checkpoint_meta
     from avbench.training import TrainResult
 
@@ -490,6 +492,7 @@ def stored_model(method, path: Path, plan: RunPlan, tkey: str):
     if meta.get("training_key") != tkey or not isinstance(saved, dict):
         return None  # not this training's model (or saved without its result): train
     load_weights(method, path, plan.method.name)
+    method.to(device)
     best = saved.get("best_val_auc")
     return TrainResult(best_val_auc=float("nan") if best is None else float(best),
                        best_epoch=int(saved.get("best_epoch") or 0), history=list(saved.get("history") or []),
@@ -511,11 +514,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     ``--force``: discard both and train from epoch 1)."""
     import torch
 
-    from avbench.embed import score_videos
-    from avbench.evaluation import checked_pairs, select_videos
-    from avbench.metrics import summarize
-    from avbench.results import ResultRow
-    from avbench.scores import PendingScoreFiles
+    from avbench.evaluation import select_videos
     from avbench.training import progress_path, resume_environment, train_cell
 
     req, index = plan.request, plan.index
@@ -536,7 +535,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     model_path = model_dir / CHECKPOINT_NAME
     with plugin_code(plan.method, f"training cell {cell.name}"), _one_writer(model_dir, fabric.world_size == 1):
         method = build_method(plan.method, plan.method_overrides)
-        result = stored_model(method, model_path, plan, tkey) if resume else None
+        result = stored_model(method, model_path, plan, tkey, fabric.device) if resume else None
         reused = result is not None
         try:
             if not reused:
@@ -556,50 +555,78 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     env = {**env, **resume_environment(result)}
     if not lead:
         return CellOutcome(cell, [], False)
-    checkpoint = model_path
-    # Score files stay under pending names until their rows are committed, so a failure or a
-    # kill before the commit leaves no final-named score file without a row (see scores.py).
+    data = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
+            "videos_unusable": int(unusable), "train_videos": len(train), "val_videos": len(val)}
+
+    def training_metrics(ev, scores, test) -> dict:
+        metrics = {"best_val_auc": result.best_val_auc, "best_epoch": result.best_epoch,
+                   "resumed_after_epoch": result.resumed_after_epoch,  # 0: trained in one go
+                   # non-finite loss or gradients (FP16 overflow)
+                   "skipped_steps": result.skipped_steps,
+                   # Per epoch: loss, lr, skipped steps, validation AUC (None where undefined).
+                   "history": _plain_history(result.history),
+                   # The model's identity; reused: trained by an earlier run with this training
+                   # key (another protocol's cell with the same training), evaluated here.
+                   "training_key": tkey, "model_reused": reused}
+        if report is not None:
+            metrics["landmarks"] = report.summary()
+        # What the numbers rest on, so nothing left out goes unrecorded.
+        metrics["data"] = {**data, "test_videos": len(test)}
+        return metrics
+
+    stored = score_and_store(
+        plan, cell, method, source, tests, t, fabric, store, run_dir, keys, what=f"cell {cell.name}",
+        metrics_of=training_metrics,
+        row_fields={"train_generators": cell.train_generators, "config": config, "git_commit": commit,
+                    "environment": env, "plugins": plugins, "wall_time_s": result.wall_time_s,
+                    "device": device, "checkpoint": store.relative(model_path)})
+    progress_path(model_path).unlink(missing_ok=True)  # stored: nothing left to resume
+    return CellOutcome(cell, stored, False)
+
+
+def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, pd.DataFrame], t: int,
+                    fabric, store, run_dir: Path, keys: dict[str, str], *, what: str,
+                    metrics_of, row_fields: dict, metadata: dict | None = None) -> list:
+    """Score each eval group of ``cell`` with a trained ``method`` and store one row per group:
+    what ``avbench run`` does after training and ``avbench evaluate`` does with a saved model.
+
+    Per group: its pairs (:func:`avbench.evaluation.checked_pairs`), their scores through the
+    one evaluation path (:func:`avbench.embed.score_videos`), the score file, the metrics of
+    :func:`avbench.metrics.summarize` plus ``metrics_of(eval_group, scores, test_videos)`` (the
+    caller's own: training curve, threshold errors, ...; its ``data`` entry gains the pairing
+    counts), and a :class:`~avbench.results.ResultRow` with ``row_fields``.  All rows are
+    stored in one transaction, so a failure leaves no partial cell.  Score files stay under
+    pending names until their rows are committed, so a failure or a kill before the commit
+    leaves no final-named score file without a row (see scores.py)."""
+    from avbench.embed import score_videos
+    from avbench.evaluation import checked_pairs
+    from avbench.metrics import summarize
+    from avbench.results import ResultRow
+    from avbench.scores import PendingScoreFiles
+
     pending = PendingScoreFiles(run_dir)  # also removes pending files a killed attempt left
     rows = []
     try:
         for ev in cell.evals:
             test = tests[ev.name]
-            pairs, pairing = checked_pairs(test, ev, index.dataset)
-            with plugin_code(plan.method, f"embedding the {ev.name} test videos of cell {cell.name}"):
+            pairs, pairing = checked_pairs(test, ev, plan.index.dataset)
+            with plugin_code(plan.method, f"embedding the {ev.name} test videos of {what}"):
                 scores = score_videos(method, source, test, pairs, t, fabric, plan.training.batch_size)
             score_file, score_sha256 = pending.write(
                 f"scores-{ev.name}.parquet", scores,
                 metadata={"run_key": keys[ev.name], "method": plan.method.name, "cell": cell.name,
-                          "test_group": ev.name})
-            metrics = summarize(scores, seed=req.seed)
-            metrics["best_val_auc"] = result.best_val_auc
-            metrics["best_epoch"] = result.best_epoch
-            metrics["resumed_after_epoch"] = result.resumed_after_epoch  # 0: trained in one go
-            metrics["skipped_steps"] = result.skipped_steps  # non-finite loss or gradients (FP16 overflow)
-            # Per epoch: loss, lr, skipped steps, validation AUC (None where undefined: JSON has no NaN).
-            metrics["history"] = _plain_history(result.history)
-            # The model's identity; reused: trained by an earlier run with this training key
-            # (another protocol's cell with the same training), evaluated here.
-            metrics["training_key"] = tkey
-            metrics["model_reused"] = reused
-            if report is not None:
-                metrics["landmarks"] = report.summary()
-            # What the numbers rest on, so nothing left out goes unrecorded.
-            metrics["data"] = {"index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
-                               "videos_unusable": int(unusable), "train_videos": len(train),
-                               "val_videos": len(val), "test_videos": len(test), **pairing}
+                          "test_group": ev.name, **(metadata or {})})
+            metrics = summarize(scores, seed=plan.request.seed)
+            metrics.update(metrics_of(ev, scores, test))
+            metrics["data"] = {**metrics.get("data", {}), **pairing}
             rows.append(ResultRow(
                 method=plan.method.name, protocol=plan.protocol.name,
                 protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,
-                dataset=index.dataset, dataset_fingerprint=index.fingerprint, seed=req.seed,
-                metrics=metrics, main_score=metrics["mean_target_auc"],
-                train_generators=cell.train_generators, test_generators=ev.generators,
-                clip_length=t, profile=req.profile, config=config, git_commit=commit,
-                environment=env, plugins=plugins, wall_time_s=result.wall_time_s, device=device,
+                dataset=plan.index.dataset, dataset_fingerprint=plan.index.fingerprint,
+                seed=plan.request.seed, metrics=metrics, main_score=metrics["mean_target_auc"],
+                test_generators=ev.generators, clip_length=t, profile=plan.request.profile,
                 score_file=store.relative(score_file), score_sha256=score_sha256,
-                checkpoint=store.relative(checkpoint), run_key=keys[ev.name],
-            ))
-        # One transaction per cell: a failure above leaves no partial cell in the store.
+                run_key=keys[ev.name], **row_fields))
         stored = store.add_all(rows)
     except BaseException:  # Ctrl-C too: what is not stored leaves no score file behind
         # A Ctrl-C can arrive after the commit, before ``add_all`` returns: then the rows
@@ -612,5 +639,4 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     # A kill between the commit and these renames (one rename per file) leaves rows whose
     # files are still pending; readers then name the file and its pending copy.
     pending.publish()
-    progress_path(model_path).unlink(missing_ok=True)  # stored: nothing left to resume
-    return CellOutcome(cell, stored, False)
+    return stored

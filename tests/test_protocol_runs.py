@@ -169,10 +169,26 @@ def test_cells_with_the_same_training_share_one_model(tiny_synthetic, tmp_path, 
     """overall's and per_gen's cell "all" train the same model (same method, config, training
     generators, data and seed): per_gen evaluates the model overall trained instead of
     training again, and its "all" group gives overall's number."""
+    _share_one_model(tiny_synthetic, tmp_path, monkeypatch, "f5c_featdiff", "cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("method", ["f5c_featdiff", "f5c_rawfeat"])
+def test_a_reused_model_is_evaluated_on_the_gpu(tiny_synthetic, tmp_path, monkeypatch, method):
+    """The reused model is loaded from its file on the CPU: it must be moved to the device
+    where its test clips are (under BF16 autocast), as a trained one is."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.fail("the gpu marker needs a CUDA device")
+    _share_one_model(tiny_synthetic, tmp_path, monkeypatch, method, "cuda")
+
+
+def _share_one_model(tiny_synthetic, tmp_path, monkeypatch, method: str, device: str) -> None:
     reg = load_registry()
     data = f"synthetic:{tiny_synthetic}"
     store = ResultsStore(tmp_path / "results.sqlite")
-    overall = plan_run(reg, RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+    overall = plan_run(reg, RunRequest(method=method, protocol="overall", device=device,
                                        profile="smoke", data=data))
     [first] = execute(overall, store=store, cache_dir=tmp_path / "cache")[0].rows
     assert first.metrics["model_reused"] is False
@@ -183,13 +199,15 @@ def test_cells_with_the_same_training_share_one_model(tiny_synthetic, tmp_path, 
     import avbench.training as training
 
     monkeypatch.setattr(training, "train_cell", no_training)
-    per_gen = plan_run(reg, RunRequest(method="f5c_featdiff", protocol="per_gen", device="cpu",
+    per_gen = plan_run(reg, RunRequest(method=method, protocol="per_gen", device=device,
                                        profile="smoke", data=data))
     rows = execute(per_gen, store=store, cache_dir=tmp_path / "cache")[0].rows
     assert [r.test_group for r in rows] == ["all", "facevid2vid", "tps", "lia"]
     assert all(r.metrics["model_reused"] and r.metrics["training_key"] == first.metrics["training_key"]
                for r in rows)
-    assert rows[0].main_score == first.main_score and rows[0].checkpoint == first.checkpoint
+    # the same weights scored again (cuDNN may choose other kernels on a GPU: not bit-identical)
+    assert rows[0].main_score == pytest.approx(first.main_score, abs=0 if device == "cpu" else 5e-3)
+    assert rows[0].checkpoint == first.checkpoint
     assert rows[0].metrics["history"] == first.metrics["history"]
     assert len(list((tmp_path / "runs" / "models").rglob("best.safetensors"))) == 1
     # --force trains again (and saves over the shared model).

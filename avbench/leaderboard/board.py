@@ -7,8 +7,11 @@ data, not the protocol's name, so a third-party protocol gets a table too:
 
 * one column per evaluation (cell x test group), in the order the cells were run;
 * a section with a single evaluation also shows pooled AUC, EER and TAR@FAR=1 %;
-* cells named ``train_<generator>`` also give train x test heatmaps;
-* cells that differ only in clip length also give an AUC-vs-T curve;
+* cells named ``train_<generator>`` also give a train x test matrix per row (the one
+  rendering of a cross-generator matrix: a heat table in HTML, a table in Markdown);
+* cells that differ only in clip length (``T<n>``) also give a T x method matrix of the
+  ``all`` test group beside an AUC-vs-T curve;
+* columns, matrices and figures follow one generator order (:data:`GENERATOR_ORDER`);
 * an ``all``/``all`` evaluation also gives ROC/DET curves and per-target AUC
   distributions.
 
@@ -32,12 +35,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from avbench import citations
+from avbench.data.avaprintdb import GENERATORS as AVAPRINTDB_GENERATORS
+from avbench.data.nvfair import GENERATORS as NVFAIR_GENERATORS
 from avbench.leaderboard.compare import against_reported
 from avbench.leaderboard.entries import SECTION_KEY
 from avbench.leaderboard.methods import DASH, MethodFacts, method_facts
 from avbench.leaderboard.reported import STATISTICS, where
 
 MEASURED_STATISTIC = "mean_target_auc"  # what a measured cell shows
+# One generator order on every board, table, matrix and figure: the datasets' own (NVFAIR's
+# and the synthetic dataset's facevid2vid, tps, lia; AVAPrintDB's GAGA, LIVE, HUNY).
+GENERATOR_ORDER = (*NVFAIR_GENERATORS, *AVAPRINTDB_GENERATORS)
 # Beside a number whose 95 % CI includes 0.5, explained by CHANCE_NOTE wherever one is shown.
 CHANCE_MARK = "†"
 CHANCE_NOTE = "† 95 % CI includes chance (0.5): the number is not distinguishable from guessing."
@@ -172,10 +180,14 @@ class Row:
 
 @dataclass
 class Heatmap:
+    """A matrix of values shown as a heat table (HTML) or a table (Markdown): a cross-
+    generator model's train x test AUCs, or a clip-length section's T x method AUCs."""
+
     label: str
     rows: list[str]
     cols: list[str]
     values: list[list[Value | None]]
+    corner: str = "train \\ test"
 
 
 @dataclass
@@ -444,13 +456,36 @@ def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
     return out
 
 
+def _generator_rank(name: str) -> int:
+    """``all`` first, then the known generators in :data:`GENERATOR_ORDER`, then the rest."""
+    if name == "all":
+        return 0
+    return GENERATOR_ORDER.index(name) + 1 if name in GENERATOR_ORDER else len(GENERATOR_ORDER) + 1
+
+
+def eval_order(cell: str, test_group: str) -> tuple:
+    """Where an evaluation (cell, test group) goes among a section's columns: cell ``all``,
+    then ``train_<generator>`` cells in generator order (a cross-generator matrix row by
+    row), then ``T<n>`` cells by clip length, then any other cell; within a cell, test group
+    ``all`` and then the generators in their order.  Ties (a plugin's own names) keep the
+    order the cells were run in."""
+    if cell == "all":
+        cell_key = (0, 0)
+    elif cell.startswith("train_"):
+        cell_key = (1, _generator_rank(cell.removeprefix("train_")))
+    elif cell[:1] == "T" and cell[1:].isdigit():
+        cell_key = (2, int(cell[1:]))
+    else:
+        cell_key = (3, 0)
+    return (*cell_key, _generator_rank(test_group))
+
+
 def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFrame,
              reported: pd.DataFrame, run_order: dict,
              figures: dict[str, list[Figure]]) -> Section:
-    evals = list(dict.fromkeys(
-        sorted(((c, t) for c, t in zip(entries["cell"], entries["test_group"])),
-               key=lambda ct: run_order.get((protocol, *ct), 10**9))))
-    evals = list(dict.fromkeys([*evals, *zip(reported["cell"], reported["test_group"])]))
+    found = [*zip(entries["cell"], entries["test_group"]), *zip(reported["cell"], reported["test_group"])]
+    evals = sorted(dict.fromkeys(found),
+                   key=lambda ct: (*eval_order(*ct), run_order.get((protocol, *ct), 10**9)))
     single_cell = len({c for c, _ in evals}) == 1
     columns = [(eval_key(c, t), eval_header(c, t, single_cell)) for c, t in evals]
     extra_columns = ["pooled AUC", "EER", "TAR@FAR=1%"] if len(evals) == 1 else []
@@ -501,6 +536,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
     rows = [r for g in groups for r in g.rows]
 
     heatmaps = _heatmaps(rows, evals) if all(c.startswith("train_") for c, _ in evals) and evals else []
+    if evals and all(c[:1] == "T" and c[1:].isdigit() for c, _ in evals):
+        heatmaps = _clip_length_matrix(rows, evals)
     notes = []
     other = sorted(set(reported["statistic"]) - {MEASURED_STATISTIC}) if len(reported) else []
     if other:
@@ -541,31 +578,46 @@ def _negatives_text(n) -> str:
     return "negatives not stored" if n is None else f"{int(n):,} negatives"
 
 
-def _sort_score(row: Row, columns: list[tuple[str, str]]) -> float:
-    """Default order: the first column's AUC (the headline evaluation), best first."""
+def _headline(rows: list[Row], columns: list[tuple[str, str]]) -> str | None:
+    """The column a group is ranked by: the first (in column order) that one of its measured
+    rows has, so a group measured on fewer evaluations than a source reported is still
+    ranked on what it measured."""
+    measured = [r for r in rows if r.kind == "measured"] or rows
+    for key, _ in columns:
+        if any(key in r.values for r in measured):
+            return key
+    return None
+
+
+def _sort_score(row: Row, headline: str | None, columns: list[tuple[str, str]]) -> float:
+    """Default order: the headline column's AUC, best first; rows without it by their first."""
+    if headline in row.values:
+        return row.values[headline].auc
     for key, _ in columns:
         if key in row.values:
-            return row.values[key].auc
-    return -1.0
+            return row.values[key].auc - 2.0  # after every row that has the headline
+    return -3.0
 
 
 def _ranked_groups(rows: list[Row], columns: list[tuple[str, str]]) -> list[Group]:
-    """Rows split by (profile, T), each group best first by the headline column, measured rows
-    ranked 1, 2, ... within their group (equal values share a rank).  An AUC of a model trained
-    on longer clips or a longer schedule is not comparable with another's, so no rank or order
-    ever crosses a group."""
+    """Rows split by (profile, T), each group best first by its headline column
+    (:func:`_headline`), measured rows ranked 1, 2, ... within their group (equal values share
+    a rank).  An AUC of a model trained on longer clips or a longer schedule is not
+    comparable with another's, so no rank or order ever crosses a group."""
     by_group: dict[tuple, list[Row]] = {}
     for row in rows:
         by_group.setdefault(row.group, []).append(row)
     groups = []
     for key in sorted(by_group, key=lambda k: (k[0], k[1], k[2])):
-        members = sorted(by_group[key], key=lambda r: (-_sort_score(r, columns), r.kind, r.label, r.statistic))
+        headline = _headline(by_group[key], columns)
+        members = sorted(by_group[key], key=lambda r: (-_sort_score(r, headline, columns), r.kind,
+                                                       r.label, r.statistic))
         previous, rank = None, 0
         for i, row in enumerate(r for r in members if r.kind == "measured"):
-            score = _sort_score(row, columns)
+            score = _sort_score(row, headline, columns)
             if score != previous:
                 rank, previous = i + 1, score
-            row.rank = rank if columns and columns[0][0] in row.values else None
+            row.rank = rank if headline in row.values else None
         groups.append(Group(title=members[0].group_title, rows=members))
     return groups
 
@@ -579,6 +631,21 @@ def _heatmaps(rows: list[Row], evals: list[tuple[str, str]]) -> list[Heatmap]:
         label = row.label + (f" (reported, {row.statistic_text})" if row.kind == "reported" else "")
         maps.append(Heatmap(label, [c.removeprefix("train_") for c in trains], tests, grid))
     return maps
+
+
+def _clip_length_matrix(rows: list[Row], evals: list[tuple[str, str]]) -> list[Heatmap]:
+    """T (rows) x method (columns) of the ``all`` test group: how each method's AUC moves with
+    the clip length, read across a row and down a column."""
+    cells = list(dict.fromkeys(c for c, t in evals if t == "all"))
+    if not cells:
+        return []
+    shown = [r for r in rows if any(eval_key(c, "all") in r.values for c in cells)]
+    if not shown:
+        return []
+    cols = [r.label + (f" (reported, {r.statistic_text})" if r.kind == "reported" else "") for r in shown]
+    grid = [[r.values.get(eval_key(c, "all")) for r in shown] for c in cells]
+    return [Heatmap("mean per-target AUC on all test pairs, by clip length T",
+                    [f"T = {c[1:]}" for c in cells], cols, grid, corner="T \\ method")]
 
 
 def section_id_of(protocol: str, version: str, fingerprint: str) -> str:

@@ -8,7 +8,6 @@ its numbers do).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -70,36 +69,6 @@ def auc_distribution(groups: list[tuple[str, np.ndarray]], path: Path, title: st
     ax.set_xticks(range(1, len(groups) + 1), [label for label, _ in groups], rotation=30, ha="right")
     ax.set(ylabel="per-target AUC", ylim=(-0.02, 1.02), title=title)
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
-
-
-def heatmaps(matrices: list[tuple[str, pd.DataFrame]], path: Path, title: str) -> Path:
-    """One annotated train x test AUC matrix per entry (cross-generator protocol)."""
-    n = len(matrices)
-    cols = min(n, 4)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.2 * rows), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    image = None
-    for k, (ax, (label, matrix)) in enumerate(zip(axes.flat, matrices)):
-        values = matrix.to_numpy(dtype=float)
-        image = ax.imshow(values, vmin=0.4, vmax=1.0, cmap="viridis")
-        for (i, j), v in np.ndenumerate(values):
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=9,
-                        color="white" if v < 0.75 else "black")
-        ax.set_xticks(range(values.shape[1]), matrix.columns, fontsize=8)
-        first_column = k % cols == 0  # row labels once per row of panels: they would overlap
-        ax.set_yticks(range(values.shape[0]), matrix.index if first_column else [], fontsize=8)
-        ax.set_title(label, fontsize=9)
-        ax.set_xlabel("test", fontsize=8)
-        if first_column:
-            ax.set_ylabel("train", fontsize=8)
-    if image is not None:
-        # Not named here: reported panels may hold another statistic than the measured ones.
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="AUC")
-    fig.suptitle(title)
     return _save(fig, path)
 
 

@@ -55,7 +55,7 @@ from avbench.leaderboard.entries import (
 )
 from avbench.leaderboard.methods import with_method_facts
 from avbench.leaderboard.render import TEMP_NAME, temp_name, write_atomic, write_board, write_root
-from avbench.leaderboard.reported import STATISTICS, load_reported, reported_for
+from avbench.leaderboard.reported import load_reported, reported_for
 from avbench.results import ResultsStore
 
 try:
@@ -519,19 +519,6 @@ def draw_figures(entries: pd.DataFrame, reported: pd.DataFrame, reader: ScoreRea
             out.append(Figure(path.relative_to(board_dir).as_posix(),
                               "Per-identity (per-target) AUC: one point per test target, "
                               "averaged over seeds."))
-        if group["cell"].str.startswith("train_").all():
-            matrices = []
-            for _, g in group.groupby(["method", "variant"], sort=False):
-                matrices.append((labels[g.index[0]], _matrix(g)))
-            for (method, statistic), g in reported[reported["protocol"] == protocol].groupby(
-                    ["method", "statistic"], sort=False):  # each in its own statistic, labelled
-                matrices.append((f"{method}\n(reported, {STATISTICS[statistic]})", _matrix(g, "auc")))
-            path = fig.heatmaps(matrices, board_dir / "figures" / f"{stem}-heatmaps.png",
-                                f"{protocol}: train (rows) x test (columns) generator")
-            out.append(Figure(path.relative_to(board_dir).as_posix(),
-                              "Mean per-target AUC of each model trained on one generator (row) and "
-                              "tested on each generator (column); reported matrices in the statistic "
-                              "named beside them."))
         overall = group[group["test_group"] == "all"]
         lengths = overall.groupby(["method", "variant"], sort=False)["clip_length"].nunique()
         if (lengths > 1).any():  # a variant run at several clip lengths (not methods that differ)
@@ -564,10 +551,3 @@ def figure_stem(section_id: str) -> str:
         return section_id
     plain = re.sub(r"[^A-Za-z0-9._-]+", "_", section_id).strip("._-")[:60] or "section"
     return f"{plain}-{hashlib.sha256(section_id.encode()).hexdigest()[:10]}"
-
-
-def _matrix(evals: pd.DataFrame, value: str = "mean_target_auc") -> pd.DataFrame:
-    """Train x test AUC matrix, test columns in the order of the training rows."""
-    m = evals.pivot_table(index="cell", columns="test_group", values=value, sort=False)
-    m.index = [c.removeprefix("train_") for c in m.index]
-    return m[[c for c in m.index if c in m.columns] + [c for c in m.columns if c not in m.index]]
