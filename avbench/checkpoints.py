@@ -139,6 +139,49 @@ def save_checkpoint(path: str | Path, method, meta: dict[str, Any], *, method_na
     return weights
 
 
+def store_in_half_precision(path: str | Path) -> tuple[int, int]:
+    """Rewrite the checkpoint at ``path`` with its floating-point weights in float16; return
+    the weights file's size before and after.
+
+    Why: a results folder meant to be shipped (a repository, a release) holds many models,
+    and half of their bytes are mantissa bits that do not change a verification score --
+    a model trained under BF16 or FP16 autocast computes in 16 bits anyway.  Loading casts
+    the tensors back to the method's own dtype (``load_state_dict`` copies into its
+    parameters), so nothing else changes.  The sidecar records ``weights_dtype`` and the
+    SHA-256 of the full-precision weights it came from (``full_precision_sha256``), so a
+    score computed with the halved model says which model it is.  Integer tensors (counters)
+    are kept; a value beyond float16's range is refused, naming the tensor.  A checkpoint
+    already in float16 is left as it is.  Both files are rewritten atomically, sidecar last.
+    """
+    import torch
+    from safetensors.torch import save
+
+    weights, sidecar = checkpoint_paths(path)
+    meta = read_checkpoint_meta(weights)
+    data = _read_weights(weights, meta["weights_sha256"], sidecar)
+    if meta.get("weights_dtype") == "float16":
+        return len(data), len(data)
+    tensors = _parse_weights(data, weights)
+    limit = torch.finfo(torch.float16).max
+    halved = {}
+    for key, value in tensors.items():
+        if value.is_floating_point():
+            if value.numel() and float(value.abs().max()) > limit:
+                raise CheckpointError(f"{weights}: tensor {key} holds values beyond float16's range "
+                                      f"(|x| > {limit:g}); keep this checkpoint in full precision")
+            value = value.to(torch.float16)
+        halved[key] = value.contiguous()
+    new = save(halved, metadata={"format": "pt"})
+    document = dict(meta)
+    document.update({"weights_sha256": hashlib.sha256(new).hexdigest(), "weights_dtype": "float16",
+                     "full_precision_sha256": meta["weights_sha256"]})
+    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    sidecar.unlink(missing_ok=True)
+    _atomic_write(weights, new)
+    _atomic_write(sidecar, text.encode("utf-8"))
+    return len(data), len(new)
+
+
 def _check_json(value: Any, what: str, where: str = "") -> None:
     """Refuse what JSON cannot hold faithfully, naming where it is: non-finite floats (JSON
     has no NaN), non-string keys, and objects that are not JSON types."""
@@ -425,4 +468,5 @@ def _check_tensors(method, tensors: dict, weights: Path, name: str, shown: int =
 
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CheckpointError", "LoadedModel", "checkpoint_paths",
+           "store_in_half_precision",
            "load_checkpoint", "load_weights", "read_checkpoint_meta", "save_checkpoint"]

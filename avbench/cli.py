@@ -597,6 +597,33 @@ def results_merge(
             out.print(f"  {path}", soft_wrap=True)
 
 
+@results_app.command("halve-models")
+def results_halve_models(
+    db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
+) -> None:
+    """Store every model of a results folder with float16 weights (half the bytes), for
+    shipping it; loading casts them back. The sidecars record it."""
+    from avbench.checkpoints import store_in_half_precision
+    from avbench.errors import UsageError
+    from avbench.results import ResultsStore, default_db_path
+
+    path = db or default_db_path()
+    if not Path(path).is_file():
+        raise UsageError(f"--db {path}: no results database there")
+    store = ResultsStore(path)
+    root = store.path.parent.resolve()
+    before = after = count = 0
+    for stored in sorted({r.checkpoint for r in store.rows() if r.checkpoint}):
+        file = store.resolve(stored)
+        if not file.is_file() or not file.resolve().is_relative_to(root):
+            out.print(f"skipped {stored}: not a model file inside {root}", soft_wrap=True)
+            continue
+        old, new = store_in_half_precision(file)
+        before, after, count = before + old, after + new, count + 1
+        out.print(f"{stored}: {old / 1e6:.2f} MB -> {new / 1e6:.2f} MB", soft_wrap=True)
+    out.print(f"{count} models: {before / 1e6:.2f} MB -> {after / 1e6:.2f} MB", soft_wrap=True)
+
+
 @app.command()
 def compare(
     method_a: Annotated[str, typer.Argument(metavar="A", help="Method whose advantage is measured.")],

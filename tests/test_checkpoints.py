@@ -15,7 +15,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from avbench.checkpoints import (FORMAT, FORMAT_VERSION, LoadedModel, load_checkpoint,
-                                 read_checkpoint_meta, save_checkpoint)
+                                 read_checkpoint_meta, save_checkpoint, store_in_half_precision)
 from avbench.errors import AvbenchError, CheckpointError
 from avbench.registry import load_registry
 from avbench.runner import build_method
@@ -303,3 +303,34 @@ def test_save_refuses_what_the_sidecar_could_not_hold(tmp_path, trained, kwargs,
     with pytest.raises(ValueError, match=expected):
         save_checkpoint(tmp_path / args["path"], trained, args["meta"], method_name=NAME)
     assert os.listdir(tmp_path) == []
+
+
+def test_half_precision_halves_the_file_and_keeps_the_embeddings(saved, trained, registry):
+    full_sha = _sidecar(saved)["weights_sha256"]
+    before, after = store_in_half_precision(saved)
+    assert before == len(st_save({k: v.contiguous() for k, v in trained.state_dict().items()},
+                                 metadata={"format": "pt"}))
+    assert after < 0.55 * before and saved.stat().st_size == after
+    doc = _sidecar(saved)
+    assert doc["weights_dtype"] == "float16" and doc["full_precision_sha256"] == full_sha
+    assert doc["weights_sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
+    stored = st_load(saved.read_bytes())
+    assert {t.dtype for k, t in stored.items() if t.is_floating_point()} == {torch.float16}
+    assert stored["num_batches_tracked"].dtype == torch.int64 if "num_batches_tracked" in stored else True
+    loaded = load_checkpoint(saved, registry)
+    assert {p.dtype for p in loaded.method.parameters()} == {torch.float32}
+    with torch.no_grad():
+        got, want = loaded.method.embed(_clips()), trained.embed(_clips())
+    assert torch.allclose(got, want, atol=2e-3)
+    assert float((got * want).sum(1).min()) > 0.9999  # unit vectors: the same directions
+    assert store_in_half_precision(saved) == (after, after)  # already halved: left as it is
+    assert doc == _sidecar(saved)
+
+
+def test_half_precision_refuses_values_beyond_float16(saved, trained):
+    tensors = {k: v.clone().contiguous() for k, v in trained.state_dict().items()}
+    name = next(k for k, v in tensors.items() if v.is_floating_point())
+    tensors[name].view(-1)[0] = 1e6
+    _rewrite_weights(saved, tensors)
+    with pytest.raises(CheckpointError, match=f"tensor {name} holds values beyond float16's range"):
+        store_in_half_precision(saved)

@@ -128,3 +128,25 @@ def test_cli_merge(tmp_path, run_cli):
     missing = run_cli("results", "merge", str(tmp_path / "x.sqlite"), "--db", str(dest))
     assert missing.returncode == 1
     assert f"error: {tmp_path / 'x.sqlite'}: no such results database" in missing.stderr
+
+
+def test_cli_halve_models_rewrites_every_model_of_the_folder(tmp_path):
+    from avbench.checkpoints import read_checkpoint_meta, save_checkpoint
+    from avbench.registry import load_registry
+    from avbench.runner import build_method
+
+    store = ResultsStore(tmp_path / "results.sqlite")
+    method = build_method(load_registry().methods.get("nvfair_ldmk_tcnn"),
+                          {"n_points": 68, "width": 16, "dilations": (1, 2)})
+    row = _row(store, 0, model=False)
+    model = store.path.parent / row.checkpoint
+    save_checkpoint(model, method, {"seed": 0}, method_name="nvfair_ldmk_tcnn")
+    store.add(dataclasses.replace(row, id=None, run_key="k" * 32))  # two rows, one model
+    full = model.stat().st_size
+
+    result = CliRunner().invoke(app, ["results", "halve-models", "--db", str(store.path)])
+
+    assert result.exit_code == 0, result.output
+    assert "1 models:" in result.output and "runs/models/f5c_featdiff/seed0-abc/best.safetensors" in result.output
+    assert model.stat().st_size < 0.55 * full
+    assert read_checkpoint_meta(model)["weights_dtype"] == "float16"
