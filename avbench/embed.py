@@ -5,6 +5,13 @@ two vectors.
 score table: validation during training, the test groups of ``avbench run`` and ``avbench
 evaluate`` all call it, so a number measured in any of them means the same thing.
 
+Embeddings are computed at the precision of the model's weights (FP32 for mixed-precision
+training), never under autocast and with TF32 off: a stored score is then what any machine
+computes from the saved model -- a 2-core CPU reproduces a GPU run's AUC -- rather than a
+number that moves with BF16 rounding (about 0.003 AUC on the synthetic board's F5C models).
+Evaluation is a small part of a run, so the cost does not matter.  Training keeps its mixed
+precision; only scoring (validation and test) is exact.
+
 A method embeds one centred clip of T frames per video (L2-normalised: the score is a cosine),
 clips of equal length batched.  A method whose class sets ``embeds_whole_videos = True`` is
 given each video whole instead, one video per call as a ``(1, N, ...)`` batch of its N frames
@@ -14,12 +21,27 @@ given each video whole instead, one video per call as a ``(1, N, ...)`` batch of
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import torch
 
 from avbench.data.loader import ClipSource
 from avbench.scores import score_table
+
+
+@contextmanager
+def exact_fp32(device_type: str):
+    """No autocast (also if a caller's context enabled it) and TF32 off for matmuls and
+    convolutions inside (restored after): FP32 means FP32."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.autocast(device_type, enabled=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 @torch.no_grad()
@@ -38,7 +60,7 @@ def embed_videos(method, source: ClipSource, labels: list, clip_length: int, fab
             clips = source.to_input(video, fabric.to_device, dtype)
         else:
             clips = source.batch(labels[i:i + batch_size], clip_length, fabric.to_device, dtype=dtype)
-        with fabric.autocast():  # marked forward methods run outside Fabric's precision context
+        with exact_fp32(getattr(clips, "device", torch.device("cpu")).type):  # see the module docstring
             emb = method.embed(clips)
         out.append(emb.float().cpu().numpy())
     method.train(was_training)

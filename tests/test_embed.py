@@ -93,3 +93,38 @@ def test_validation_without_pairs_is_nan_and_no_table():
     auc, scores = validation_scores(MeanFrame(), ClipSource(arrays, InputKind.LANDMARKS), videos,
                                     clip_length=8, fabric=CpuFabric(), batch_size=4)
     assert np.isnan(auc) and scores is None
+
+
+class Linear(torch.nn.Module):
+    """A matmul: what autocast would run in BF16."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(15, 8)
+
+    def embed(self, clips):
+        return torch.nn.functional.normalize(self.lin(clips.flatten(2)).mean(1), dim=1)
+
+
+class AutocastFabric(CpuFabric):
+    def autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def test_embeddings_are_exact_fp32_even_inside_an_autocast_context():
+    """Scores are computed at the weights' precision, so a CPU reproduces a GPU run's stored
+    AUC; a caller's autocast (a training step's) never reaches them."""
+    from avbench.embed import embed_videos
+
+    torch.manual_seed(0)
+    method = Linear()
+    rng = np.random.default_rng(1)
+    arrays = {f"v{i}": rng.normal(size=(12, 5, 3)).astype(np.float32) for i in range(6)}
+    source = ClipSource(arrays, InputKind.LANDMARKS)
+    labels = list(arrays)
+    plain = embed_videos(method, source, labels, 8, CpuFabric(), 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = embed_videos(method, source, labels, 8, AutocastFabric(), 3)
+        rounded = method.embed(torch.from_numpy(np.stack([a[2:10] for a in arrays.values()]))).float()
+    assert inside.dtype == np.float32 and np.array_equal(plain, inside)
+    assert not np.allclose(rounded.detach().numpy(), plain, atol=1e-4)  # what autocast would give

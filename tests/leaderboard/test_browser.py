@@ -135,3 +135,27 @@ def test_plots_render_as_non_empty_images(browser, server):
     for s in stats:
         assert s["width"] > 300, s["src"]
         assert s["inked"] > 2000, s["src"]  # lines, text and colour, not a blank canvas
+
+
+def test_the_comparisons_table_filters_by_every_word_typed(browser, server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "/synthetic/index.html")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#table-comparisons tbody tr")
+    box = browser.find_element(By.CSS_SELECTOR, "input.table-filter[data-table=table-comparisons]")
+    box.send_keys("cross_gen  LIA")
+
+    def visible():
+        return [r.text for r in rows if r.is_displayed()]
+
+    shown = visible()
+    assert shown and len(shown) < len(rows)
+    assert all("cross_gen" in t and "lia" in t.lower() for t in shown)
+    expected = sum(1 for r in rows if "cross_gen" in r.get_attribute("textContent")
+                   and "lia" in r.get_attribute("textContent").lower())
+    assert len(shown) == expected
+    count = browser.find_element(By.CSS_SELECTOR, ".filter-count").text
+    assert count == f"{expected} of {len(rows)} rows"
+    box.clear()
+    box.send_keys(" ")
+    assert len(visible()) == len(rows)
