@@ -71,8 +71,9 @@ def evaluate(checkpoint: str | Path | None = None, *, run: int | None = None, da
              cache_dir: str | Path | None = None) -> pd.DataFrame:
     """Score a saved model on a protocol cell's test groups without training (``avbench
     evaluate``): evaluation-only rows, stored in ``db`` and returned."""
-    from avbench.evaluate import EvaluationRequest, checkpoint_of_row, evaluate as evaluate_, plan_evaluation
     from avbench.errors import UsageError
+    from avbench.evaluate import EvaluationRequest, checkpoint_of_row, plan_evaluation
+    from avbench.evaluate import evaluate as evaluate_
     from avbench.results import ResultsStore, default_db_path
 
     if (run is None) == (checkpoint is None):

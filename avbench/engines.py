@@ -49,7 +49,8 @@ def map_tasks(fn: Callable, tasks: list, engine: str = "local", workers: int | N
 
 def _dask(fn: Callable, tasks: list, workers: int, scheduler: str | None) -> Iterator[tuple[int, object]]:
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise UsageError("--engine dask needs dask.distributed: pip install 'avbench[cluster]'") from None
     cluster = None

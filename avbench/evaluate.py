@@ -133,7 +133,7 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
     from avbench.evaluation import select_videos
     from avbench.provenance import environment, git_commit
     from avbench.results import make_run_key
-    from avbench.runner import clip_source, resolve_device, score_and_store
+    from avbench.runner import clip_source, db_args, resolve_device, score_and_store
     from avbench.training import make_fabric
 
     [cell] = plan.cells
@@ -159,7 +159,7 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
                   "dataset_fingerprint": str(meta.get("dataset_fingerprint", "")),
                   "protocol": str(meta.get("protocol", "")), "cell": str(meta.get("cell", "")),
                   "checkpoint_sha256": sha, "training_key": str(meta.get("training_key", ""))}
-    env = {**environment(device), "command": shlex.join(["avbench", *request.command_args()])}
+    env = {**environment(device), "command": shlex.join(["avbench", *request.command_args(), *db_args(store)])}
     commit = git_commit()
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
     run_dir = (store.runs_dir / plan.method.name / plan.protocol.name

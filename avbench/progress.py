@@ -10,16 +10,28 @@ they carry user strings (method, stage and file names) that must show as they ar
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from avbench.launch import process_rank
 
 PLAIN_EVERY_S = 10.0
+
+
+PIPE_WIDTH = 10_000  # columns of a console that is not a terminal
 
 
 def plain_console(stderr: bool = False, **kwargs) -> Console:
@@ -33,7 +45,22 @@ def plain_console(stderr: bool = False, **kwargs) -> Console:
     Both are off here, for plain strings, table cells and titles alike; styling is
     given explicitly as :class:`rich.text.Text` around the constant words only.
     """
-    return Console(stderr=stderr, markup=False, emoji=False, **kwargs)
+    console = Console(stderr=stderr, markup=False, emoji=False, **kwargs)
+    if not console.is_terminal and "width" not in kwargs and not os.environ.get("COLUMNS"):
+        # A pipe or a file: nothing to fit, so a table row or a line is never wrapped or cut
+        # (Rich would otherwise lay everything out for 80 columns and cut long paths).
+        console.width = PIPE_WIDTH
+    return console
+
+
+def full_table(*headers: str, **kwargs) -> Table:
+    """A Rich table whose cells fold onto more lines where a terminal is too narrow, instead of
+    being cut with an ellipsis: a path, an identity or a confidence interval is always shown
+    whole."""
+    table = Table(**kwargs)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
 
 
 @contextmanager

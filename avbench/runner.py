@@ -325,6 +325,18 @@ class CellOutcome:
     reused: bool
 
 
+def db_args(store) -> list[str]:
+    """``--db PATH`` where ``store`` is not the default database, so a stored command repeats
+    the run into the same results (the path as it was given: relative to where it ran)."""
+    from avbench.results import default_db_path
+
+    try:
+        same = store.path.resolve() == default_db_path().resolve()
+    except OSError:
+        same = False
+    return [] if same else ["--db", str(store.path)]
+
+
 def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool = False,
             cache_dir: Path | None = None, progress=None) -> list[CellOutcome]:
     """Train and evaluate every cell of the plan; store one result row per evaluation.
@@ -371,7 +383,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     if req.devices > 1 and any(item[-1] for item in todo):
         fabric.launch()  # from here on one process per device; only rank 0 evaluates and stores
     env = {**environment(device), "devices": req.devices, "compile": req.compile,
-           "command": shlex.join(["avbench", *req.command_args()])}  # add --cell NAME for one cell
+           "command": shlex.join(["avbench", *req.command_args(), *db_args(store)])}  # add --cell NAME for one cell
     commit = git_commit()
     plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in plan.plugins}
     outcomes = []

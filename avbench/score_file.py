@@ -24,6 +24,7 @@ import pandas as pd
 
 from avbench import metrics
 from avbench.errors import AvbenchError, UsageError
+from avbench.progress import full_table
 
 SUFFIXES = (".parquet", ".csv", ".tsv")
 ROLES = ("target", "label", "score")
@@ -269,9 +270,8 @@ def print_report(report: dict[str, Any], path: str | Path, console) -> None:
             f"seed {report['bootstrap_seed']}")
     console.print(f"score table: {path}", soft_wrap=True, highlight=False)
     if console.is_terminal:
-        from rich.table import Table
 
-        table = Table("metric", "value", f"{level} CI")
+        table = full_table("metric", "value", f"{level} CI")
         for metric, value, interval in rows:
             table.add_row(metric, value, interval)
         for column in table.columns:

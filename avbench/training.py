@@ -28,8 +28,8 @@ from avbench.config import TrainingConfig
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
 from avbench.distributed import sync_batchnorm
-from avbench.errors import TrainingError
 from avbench.embed import score_videos
+from avbench.errors import TrainingError
 from avbench.evaluation import verification_pairs
 from avbench.metrics import per_target_auc
 

@@ -35,7 +35,7 @@ def test_unknown_method_exits_2_listing_names(run_cli, tmp_path):
 
 
 def test_method_and_protocol_lists(run_cli, tmp_path):
-    from avbench.cli import _names
+    from avbench.cli.common import names as _names
     from avbench.errors import UsageError
 
     assert _names("all", ["a", "b"], "--method") == ["a", "b"]

@@ -181,12 +181,12 @@ def test_a_finished_process_of_a_group_leaves_with_its_output_flushed_and_exit_c
 
     script = (
         "import os, torch.distributed as dist\n"
-        "from avbench import cli\n"
+        "from avbench.cli import out\nfrom avbench.cli.run import leave_process_group\n"
         "os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=os.environ['PORT'])\n"
-        "cli._leave_process_group()  # outside a group: returns\n"
+        "leave_process_group()  # outside a group: returns\n"
         "dist.init_process_group('gloo', rank=0, world_size=1)\n"
-        "cli.out.print('stored, printed before leaving')\n"
-        "cli._leave_process_group()\n"
+        "out.print('stored, printed before leaving')\n"
+        "leave_process_group()\n"
         "raise SystemExit(3)  # never reached\n")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                        env={**os.environ, "PORT": str(_free_port())}, cwd=tmp_path)

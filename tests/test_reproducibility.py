@@ -50,7 +50,8 @@ def test_the_stored_command_reproduces_the_row(run_cli, tiny_synthetic, tmp_path
     stored = rows(tmp_path / "a" / "results.sqlite")
     command = shlex.split(stored["all"][0].environment["command"])
     assert command[:2] == ["avbench", "run"] and "--cell" not in command
-    r = run_cli(*command[1:], "--db", str(tmp_path / "b" / "results.sqlite"), env=one_thread)
+    assert command[-2:] == ["--db", str(tmp_path / "a" / "results.sqlite")]  # into the same results
+    r = run_cli(*command[1:-2], "--db", str(tmp_path / "b" / "results.sqlite"), env=one_thread)
     assert r.returncode == 0, r.stderr[-2000:]
     again = rows(tmp_path / "b" / "results.sqlite")
     assert sorted(again) == sorted(stored) == ["all", "facevid2vid", "lia", "tps"]

@@ -106,3 +106,13 @@ def test_extractor_for_a_frame_method_is_a_usage_error(tiny_synthetic):
     with pytest.raises(UsageError, match="--extractor dataset: method 'f5c_featdiff' reads raw frames"):
         plan_run(load_registry(), RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
                                              data=f"synthetic:{tiny_synthetic}", extractor="dataset"))
+
+
+def test_the_stored_command_names_the_database_unless_it_is_the_default(tmp_path, monkeypatch):
+    from avbench.results import ResultsStore
+    from avbench.runner import db_args
+
+    monkeypatch.chdir(tmp_path)
+    assert db_args(ResultsStore()) == []
+    assert db_args(ResultsStore(tmp_path / "avbench-results" / "results.sqlite")) == []
+    assert db_args(ResultsStore("sweep/results.sqlite")) == ["--db", "sweep/results.sqlite"]

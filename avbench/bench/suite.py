@@ -51,3 +51,109 @@ def write(records: list[dict], device: str, out_dir: Path, label: str = "") -> P
                "results": records}
     path.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n")
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchRequest:
+    """What ``avbench bench`` measures, with names already checked against the registry."""
+
+    kinds: tuple[str, ...]
+    methods: tuple[str, ...]
+    precisions: tuple[str, ...]
+    model: ModelBench                   # batch, clip length, steps, warm-up, compile
+    device: str
+    data: str | None = None             # pipeline, e2e, landmarks, latency: NAME:PATH
+    extractors: tuple[str, ...] = ()    # landmarks
+    videos: int = 48                    # landmarks: test videos to extract from
+    targets: tuple[int, ...] = (16, 64, 256, 1024)  # scoring: test-set sizes
+    devices: int = 1                    # e2e: data-parallel processes
+
+
+def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], None]) -> list[dict]:
+    """Every record the request asks for, in the order train/infer, pipeline, e2e, landmarks,
+    latency, scoring (each a dict of the benchmark's figures and settings)."""
+    kinds = set(request.kinds)
+    records: list[dict] = []
+    if {"train", "infer"} & kinds:
+        records += model_records(registry, list(request.methods), list(request.kinds),
+                                 list(request.precisions), request.model, request.device, say)
+    if {"pipeline", "e2e"} & kinds:
+        from avbench.data.frame_cache import FrameCache
+        from avbench.data.loader import ClipSource
+        from avbench.data.spec import open_dataset
+        from avbench.progress import progress_bar
+        from avbench.training import loader_workers
+
+        index = open_dataset(registry, request.data)
+        train = index.select("train")
+        with progress_bar("frame cache") as update:
+            source = ClipSource.from_frames(index.root, train, FrameCache(), progress=update)
+        if "pipeline" in kinds:
+            from avbench.bench.pipeline import pipeline_throughput
+
+            for workers in (0, loader_workers()):
+                records.append(pipeline_throughput(source, train, request.device,
+                                                   clip_length=request.model.clip_length,
+                                                   batch_drivers=max(1, request.model.batch // 8),
+                                                   per_driver=min(8, request.model.batch), workers=workers))
+        if "e2e" in kinds:
+            from avbench.bench.end_to_end import end_to_end_throughput
+
+            for m in request.methods:
+                for p in request.precisions:
+                    say(f"{m}: end to end, {p}")
+                    records.append(end_to_end_throughput(
+                        build_for_bench(registry, m, 478), m, source, train,
+                        dataclasses.replace(request.model, precision=p), request.device,
+                        workers=loader_workers(), devices=request.devices))
+    if {"landmarks", "latency"} & kinds:
+        from avbench.data.spec import open_dataset
+
+        index = open_dataset(registry, request.data)
+        test = index.select("test")
+        if "landmarks" in kinds:
+            from avbench.bench.landmarks import extraction_throughput
+
+            for name in request.extractors:
+                say(f"landmarks: {name} on {request.videos} videos")
+                records.append(extraction_throughput(index.root, test.iloc[:request.videos],
+                                                     registry.landmark_extractors.get(name), workers=None))
+        if "latency" in kinds:
+            from avbench.bench.latency import verification_latency
+
+            video = index.root / test["path"].iloc[0]
+            mediapipe = None
+            for m in request.methods:
+                landmarks = registry.methods.get(m).input == InputKind.LANDMARKS
+                if landmarks and mediapipe is None:
+                    mediapipe = registry.landmark_extractors.get("mediapipe").load()()
+                say(f"latency: {m}")
+                records.append(verification_latency(
+                    build_for_bench(registry, m, 478), m, video, request.model.clip_length, request.device,
+                    extractor=mediapipe if landmarks else None))
+    if "scoring" in kinds:
+        from avbench.bench.scoring import scoring_time
+
+        for n in request.targets:
+            say(f"scoring: {n} targets")
+            records.append(scoring_time(n))
+    return records
+
+
+def describe(record: dict) -> str:
+    """One line saying what a record measured (the ``what`` column of ``avbench bench``)."""
+    kind = record["benchmark"]
+    if kind.startswith(("model", "end_to_end")):
+        return (f"{record.get('method', '')} {record.get('precision', '')} B={record.get('batch', '')} "
+                f"T={record.get('clip_length', '')}{' compiled' if record.get('compile') else ''}")
+    if kind == "data_pipeline":
+        return (f"B={record.get('batch', '')} T={record.get('clip_length', '')}, "
+                f"{record['loader_workers']} loader threads")
+    if kind == "landmark_extraction":
+        return (f"{record['extractor']}: {record['videos']} videos, {record['frames']} frames, "
+                f"{record['frames_per_s']:.0f} frames/s ({record['frames_per_s_per_worker']:.0f} per worker)")
+    if kind == "verification_latency":
+        landmarks = "-" if record["landmarks_ms"] is None else format(record["landmarks_ms"], ".1f")
+        return (f"{record['method']} T={record['clip_length']}: decode {record['decode_ms']:.1f} ms, "
+                f"landmarks {landmarks} ms, embed {record['embed_ms']:.1f} ms, total {record['total_ms']:.1f} ms")
+    return f"{record['targets']} targets, {record['pairs']} pairs"

@@ -47,9 +47,19 @@ import re
 from pathlib import Path
 
 from avbench.data.index import (
-    DatasetIndex, IndexOptions, SkipLog, SkipReason, SplitLeakageError, cached_index,
-    check_no_leakage, content_fingerprint, identities_frame, make_videos_frame, options_fingerprint,
-    tree_fingerprint, walk_files,
+    DatasetIndex,
+    IndexOptions,
+    SkipLog,
+    SkipReason,
+    SplitLeakageError,
+    cached_index,
+    check_no_leakage,
+    content_fingerprint,
+    identities_frame,
+    make_videos_frame,
+    options_fingerprint,
+    tree_fingerprint,
+    walk_files,
 )
 from avbench.errors import DatasetError
 from avbench.hookspecs import hookimpl

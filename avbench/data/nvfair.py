@@ -27,9 +27,19 @@ from importlib import resources
 from pathlib import Path
 
 from avbench.data.index import (
-    DatasetIndex, IndexOptions, SkipLog, SkipReason, cached_index, check_no_leakage,
-    content_fingerprint, file_problem, identities_frame, make_videos_frame, options_fingerprint,
-    tree_fingerprint, walk_files,
+    DatasetIndex,
+    IndexOptions,
+    SkipLog,
+    SkipReason,
+    cached_index,
+    check_no_leakage,
+    content_fingerprint,
+    file_problem,
+    identities_frame,
+    make_videos_frame,
+    options_fingerprint,
+    tree_fingerprint,
+    walk_files,
 )
 from avbench.data.splits import read_nvfair_sources, read_nvfair_splits
 from avbench.errors import DatasetError

@@ -29,7 +29,10 @@ import numpy as np
 
 from avbench.synth import motion as M
 from avbench.synth.face import (
-    EYE_L, EYE_R, N_LANDMARKS, Appearance,
+    EYE_L,
+    EYE_R,
+    N_LANDMARKS,
+    Appearance,
     neutral_landmarks,
 )
 from avbench.synth.render import SUPERSAMPLE, background, draw_features, render, skin_texture

@@ -17,7 +17,14 @@ import cv2
 import numpy as np
 
 from avbench.synth.face import (
-    BROW_L, BROW_R, EYE_L, EYE_R, JAW, MOUTH_INNER, MOUTH_OUTER, Appearance,
+    BROW_L,
+    BROW_R,
+    EYE_L,
+    EYE_R,
+    JAW,
+    MOUTH_INNER,
+    MOUTH_OUTER,
+    Appearance,
 )
 
 SUPERSAMPLE = 2

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from avbench.data.check import check_dataset
+from avbench.data_check import check_dataset
 from avbench.data.index import IndexOptions
 from avbench.data.spec import open_dataset
 from avbench.data.video import VideoDecodeError, decode_gray

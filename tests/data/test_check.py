@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from avbench.data.check import check_dataset
+from avbench.data_check import check_dataset
 from avbench.data.spec import open_dataset
 from avbench.registry import load_registry
 
