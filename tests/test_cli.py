@@ -91,6 +91,24 @@ def test_data_index_prints_counts(run_cli, tiny_nvfair):
     assert "skipped files: none" in out
 
 
+def test_data_index_as_json(run_cli, tiny_nvfair):
+    import json
+
+    r = run_cli("data", "index", f"nvfair:{tiny_nvfair}", "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["dataset"] == "nvfair" and got["videos"] == 6 and got["skipped"] == []
+    assert {"split": "test", "self": 2, "cross": 2, "original": 1, "total": 5} in got["videos_per_split"]
+
+
+def test_data_index_without_a_usable_video_exits_1(run_cli, tiny_nvfair):
+    for video in tiny_nvfair.rglob("*.mp4"):
+        video.write_bytes(b"")  # every file skipped as zero-byte
+    r = run_cli("data", "index", f"nvfair:{tiny_nvfair}")
+    assert r.returncode == 1
+    assert f"{tiny_nvfair}: no usable video found for nvfair; `avbench data check" in r.stderr
+
+
 def test_data_index_missing_folder_is_a_clear_error(run_cli, tmp_path):
     r = run_cli("data", "index", f"nvfair:{tmp_path / 'nope'}")
     assert r.returncode == 1
@@ -137,3 +155,26 @@ def avbench_register_methods():
     return [MethodSpec(name="toy_method", summary="toy", factory="toy_model:Toy",
                        input=InputKind.FRAMES)]
 """
+
+
+def test_list_as_json(run_cli):
+    import json
+
+    r = run_cli("list", "methods", "--json")
+    assert r.returncode == 0, r.stderr
+    methods = {m["name"]: m for m in json.loads(r.stdout)}
+    assert methods["f5c_featdiff"]["input"] == "frames" and methods["stgcn"]["input"] == "landmarks"
+    r = run_cli("list", "protocols", "--json")
+    assert {p["name"] for p in json.loads(r.stdout)} >= {"overall", "per_gen", "cross_gen", "clip_length"}
+
+
+def test_piped_tables_are_never_cut(run_cli):
+    """Outside a terminal a table row is one whole line: every summary ends as registered."""
+    from avbench.registry import load_registry
+
+    r = run_cli("list", "methods", env={"COLUMNS": ""})
+    assert r.returncode == 0, r.stderr
+    assert "…" not in r.stdout
+    for spec in load_registry().methods:
+        line = next(ln for ln in r.stdout.splitlines() if ln.startswith(f"│ {spec.name} "))
+        assert spec.summary in line

@@ -23,6 +23,7 @@ def compare(
     dataset: Annotated[Optional[str], typer.Option(help="Only this dataset (default: every dataset with both).")] = None,
     profile: Annotated[Optional[str], typer.Option(help="Only results of this profile (when a method has several).")] = None,
     db: Annotated[Optional[Path], typer.Option(help="Results database (default ./avbench-results/results.sqlite).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison rows as a JSON list.")] = False,
 ) -> None:
     """A minus B in mean per-target AUC, with a paired bootstrap CI over target identities.
 
@@ -47,9 +48,12 @@ def compare(
     reader = ScoreReader(store)
     entries = build_entries(rows, reader)
     if method_b == REPORTED:
-        _print_against_reported(entries, method_a, protocol, profile)
+        _print_against_reported(entries, method_a, protocol, profile, as_json)
         return
     result = compare_methods(entries, reader, method_a, method_b, protocol, profile)
+    if as_json:
+        _print_json(result)
+        return
     table = full_table("dataset", "protocol", "evaluation", method_a, method_b, "Δ (A − B)", "95% CI",
                   "P(Δ ≤ 0)", "targets",
                   title=f"{method_a} − {method_b}: mean per-target AUC, paired bootstrap over targets")
@@ -65,13 +69,24 @@ def compare(
         print_convergence_note(name)
 
 
-def _print_against_reported(entries, method: str, protocol: str | None, profile: str | None) -> None:
+def _print_json(frame) -> None:
+    """The rows of a comparison as a JSON list (every column, NaN as null)."""
+    import json
+
+    out.print_json(json.dumps(json.loads(frame.to_json(orient="records"))))
+
+
+def _print_against_reported(entries, method: str, protocol: str | None, profile: str | None,
+                            as_json: bool = False) -> None:
     """``avbench compare A reported``: measured minus published, on the published statistic."""
     from avbench.leaderboard.board import eval_header
     from avbench.leaderboard.compare import compare_with_reported
     from avbench.leaderboard.reported import STATISTICS, load_reported, where
 
     result = compare_with_reported(entries, load_reported(), method, protocol, profile)
+    if as_json:
+        _print_json(result)
+        return
     table = full_table("dataset", "protocol", "evaluation", "statistic", method, "reported", "Δ (measured − reported)",
                   "source", title=f"{method} − its published figures, each on the figure's statistic")
     cells = entries.groupby("protocol")["cell"].nunique().to_dict()

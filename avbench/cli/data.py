@@ -24,14 +24,34 @@ def data_index(
     spec: Annotated[str, typer.Argument(help="NAME:PATH, e.g. nvfair:/data/NVFAIR-v2-release")],
     strict: Annotated[bool, typer.Option(help="Stop at the first file that cannot be indexed.")] = False,
     refresh: Annotated[bool, typer.Option(help="Rebuild instead of using the cached index.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as one JSON object.")] = False,
 ) -> None:
-    """Index a dataset and print identities per split and videos per generator / source / kind."""
+    """Index a dataset and print identities per split and videos per generator / source / kind
+    (exit 1 if it holds no usable video)."""
+    import json
+
     from avbench.data.index import IndexOptions
     from avbench.data.spec import open_dataset
     from avbench.data.summary import identity_counts, skip_counts, video_counts
 
     err.print(f"indexing {spec} ...")  # no spinner: making the synthetic default shows a bar
     index = open_dataset(State.registry(), spec, IndexOptions(strict=strict, refresh=refresh))
+    if as_json:
+        def records(frame):
+            import pandas as pd
+
+            plain = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
+            return json.loads(plain.to_json(orient="records"))
+        out.print_json(json.dumps({
+            "dataset": index.dataset, "root": str(index.root), "fingerprint": index.fingerprint,
+            "videos": len(index.videos), "notes": list(index.notes),
+            "identities_per_split": records(identity_counts(index)),
+            "videos_per_generator": records(video_counts(index, "generator")),
+            "videos_per_source": records(video_counts(index, "source")),
+            "videos_per_split": records(video_counts(index, "split")),
+            "skipped": records(skip_counts(index))}))
+        _require_videos(index)
+        return
     out.print(Text.assemble((index.dataset, "bold"),
                             f" at {index.root}  (fingerprint {index.fingerprint})"))
     for note in index.notes:
@@ -46,6 +66,15 @@ def data_index(
                                         "in the README)"))
     else:
         out.print("skipped files: none")
+    _require_videos(index)
+
+
+def _require_videos(index) -> None:
+    from avbench.errors import DatasetError
+
+    if len(index.videos) == 0:
+        raise DatasetError(f"{index.root}: no usable video found for {index.dataset}; `avbench data check "
+                           f"{index.dataset}:{index.root}` lists what was skipped and why")
 
 
 @data_app.command("check")
@@ -56,6 +85,7 @@ def data_check(
     landmarks: Annotated[Optional[str], typer.Option(
         help="Also find videos and frames without a face with this extractor (avbench list "
              "extractors); the landmarks are cached for later runs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as one JSON object.")] = False,
 ) -> None:
     """Report everything wrong with a dataset in one table (exit 1 if anything is)."""
     from avbench.data.spec import open_dataset
@@ -68,9 +98,20 @@ def data_check(
     with progress_bar("decoding every video" + (f", then landmarks ({landmarks})" if landmarks else "")) as update:
         report = check_dataset(lambda: open_dataset(reg, spec), default_cache_dir(), clip_length,
                                workers, progress=update, extractor=extractor)
+    if as_json:
+        import json
+
+        out.print_json(json.dumps({
+            "dataset": report.dataset, "root": str(report.root), "videos": report.videos,
+            "usable": report.usable, "problems": bool(report.problems),
+            "findings": [{"check": f.check, "count": f.count, "first_example": f.example,
+                          "what_to_do": f.advice} for f in report.findings]}))
+        if report.problems:
+            raise typer.Exit(1)
+        return
     table = full_table("check", "count", "first example", "what to do",
-                  title=f"data check: {report.dataset} at {report.root}: {report.usable} of "
-                        f"{report.videos} generated videos usable")
+                       title=f"data check: {report.dataset} at {report.root}: {report.usable} of "
+                             f"{report.videos} generated videos usable")
     for f in report.findings:
         table.add_row(f.check, str(f.count), f.example, f.advice)
     if not report.findings:

@@ -80,3 +80,16 @@ def test_landmark_check_counts_videos_and_frames_without_a_face(tiny_synthetic, 
     assert found["frames_without_face"].count == len(half) // 2
     assert f"{len(half) // 2} of {len(half)} frames (dataset); 1 video(s)" in found["frames_without_face"].example
     assert report.usable == report.videos - 1 and report.problems == 1  # filled frames are usable
+
+
+def test_cli_check_as_json(run_cli, tiny_synthetic, tmp_path):
+    import json
+
+    root, _ = _broken_copy(tiny_synthetic, tmp_path)
+    r = run_cli("data", "check", f"synthetic:{root}", "--clip-length", "8", "--json")
+    assert r.returncode == 1, r.stderr[-2000:]
+    got = json.loads(r.stdout)
+    assert got["problems"] is True and got["usable"] < got["videos"]
+    checks = {f["check"]: f for f in got["findings"]}
+    assert {"zero_byte", "undecodable"} <= set(checks)
+    assert checks["zero_byte"]["count"] >= 1 and checks["zero_byte"]["first_example"]

@@ -42,3 +42,17 @@ def test_command_line_errors_name_the_fix(run_cli, tmp_path):
     assert r.returncode == 2 and "Did you mean 'f5c_featdiff'?" in r.stderr
     r = run_cli("compare", "f5c_featdiff", "stgcn", "--protocol", "cross_gen", "--db", str(db))
     assert r.returncode == 2 and "share no evaluated cell under protocol 'cross_gen'" in r.stderr
+
+
+def test_compare_as_json_for_scripts(run_cli, tmp_path):
+    import json
+
+    db = tmp_path / "results" / "results.sqlite"
+    fill_store(ResultsStore(db))
+    r = run_cli("compare", "f5c_featdiff", "f5c_static", "--protocol", "per_gen", "--db", str(db), "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [row["test_group"] for row in rows] == ["all", "facevid2vid", "tps", "lia"]
+    for row in rows:
+        assert row["a_auc"] - row["b_auc"] == __import__("pytest").approx(row["delta"], abs=1e-9)
+        assert row["ci_low"] <= row["delta"] <= row["ci_high"] and row["n_targets"] == 8
