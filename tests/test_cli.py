@@ -178,3 +178,16 @@ def test_piped_tables_are_never_cut(run_cli):
     for spec in load_registry().methods:
         line = next(ln for ln in r.stdout.splitlines() if ln.startswith(f"│ {spec.name} "))
         assert spec.summary in line
+
+
+def test_run_json_prints_only_the_rows_on_stdout(run_cli, tiny_synthetic, tmp_path):
+    import json
+
+    r = run_cli("run", "--method", "f5c_featdiff", "--protocol", "per_gen", "--profile", "smoke",
+                "--device", "cpu", "--data", f"synthetic:{tiny_synthetic}", "--db",
+                str(tmp_path / "r" / "results.sqlite"), "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = json.loads(r.stdout)  # nothing but the JSON on stdout
+    assert [row["test_group"] for row in rows] == ["all", "facevid2vid", "tps", "lia"]
+    assert all(row["method"] == "f5c_featdiff" and row["profile"] == "smoke" and row["kind"] == "trained"
+               and row["ci_low"] <= row["main_score"] <= row["ci_high"] for row in rows)

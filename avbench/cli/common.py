@@ -108,3 +108,12 @@ def names(given: str, choices: list[str], option: str) -> list[str]:
         raise UsageError(f"{option} is empty; give a name, a comma-separated list, or 'all'")
     return list(choices) if names == ["all"] else names
 
+
+def row_summary(row) -> dict:
+    """A row as one line: what was measured, its main score and CI, and whether it trained."""
+    m = row.metrics
+    return {"id": row.id, "method": row.method, "protocol": row.protocol, "cell": row.cell,
+            "test_group": row.test_group, "dataset": row.dataset, "seed": row.seed,
+            "profile": row.profile, "clip_length": row.clip_length, "main_score": row.main_score,
+            "ci_low": m.get("mean_target_auc_ci_low"), "ci_high": m.get("mean_target_auc_ci_high"),
+            "kind": "trained" if row.trained_on is None else "evaluated", "created_at": row.created_at}

@@ -10,6 +10,7 @@ import typer
 from avbench.cli.common import (
     out,
     results_app,
+    row_summary,
 )
 from avbench.progress import full_table
 
@@ -75,16 +76,6 @@ def _store(db: Optional[Path]):
     return ResultsStore(path)
 
 
-def _summary(row) -> dict:
-    """A row as one line: what was measured, its main score and CI, and whether it trained."""
-    m = row.metrics
-    return {"id": row.id, "method": row.method, "protocol": row.protocol, "cell": row.cell,
-            "test_group": row.test_group, "dataset": row.dataset, "seed": row.seed,
-            "profile": row.profile, "clip_length": row.clip_length, "main_score": row.main_score,
-            "ci_low": m.get("mean_target_auc_ci_low"), "ci_high": m.get("mean_target_auc_ci_high"),
-            "kind": "trained" if row.trained_on is None else "evaluated", "created_at": row.created_at}
-
-
 def _plain(row) -> dict:
     """Every field of a row as JSON-ready values (the stored record, JSON fields parsed)."""
     import dataclasses
@@ -111,7 +102,7 @@ def results_list(
     import pandas as pd
 
     filters = {k: v for k, v in (("method", method), ("protocol", protocol), ("dataset", dataset)) if v}
-    rows = [_summary(r) for r in _store(db).rows(**filters)]
+    rows = [row_summary(r) for r in _store(db).rows(**filters)]
     if as_json:
         out.print_json(json.dumps(rows))  # print_json: no wrapping, valid JSON in a pipe
         return

@@ -15,6 +15,7 @@ from avbench.cli.common import (
     landmark_table,
     names,
     out,
+    row_summary,
 )
 from avbench.progress import full_table
 
@@ -58,6 +59,9 @@ def run(
         "--train", metavar="KEY=VALUE",
         help="Training schedule override of the profile, e.g. --train epochs=20 (repeatable; stored "
              "with the results).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print only a JSON list of the stored rows' summaries on stdout (progress "
+                       "stays on stderr).")] = False,
 ) -> None:
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
     from avbench.errors import UsageError
@@ -66,6 +70,8 @@ def run(
 
     if process_rank() != 0:  # a data-parallel worker: rank 0 reports
         out.quiet = err.quiet = True
+    elif as_json:
+        out.quiet = True  # tables stay off stdout; the JSON below is all a script reads
 
     reg = State.registry()
     methods = names(method, [s.name for s in reg.methods], "--method")
@@ -110,7 +116,12 @@ def run(
         raise Interrupted(f"interrupted. Cells already finished are stored; a cell in training keeps "
                           f"its last finished epoch in {runs}/.../last.ckpt. Run the same command "
                           "again to resume from there.") from None
-    if len(seed_list) > 1 and process_rank() == 0:
+    if as_json and process_rank() == 0:
+        import json
+
+        out.quiet = False
+        out.print_json(json.dumps([row_summary(r) for group in rows.values() for r in group]))
+    if len(seed_list) > 1 and process_rank() == 0 and not as_json:
         from avbench.report import seed_table
 
         for (m, p), group in rows.items():
