@@ -8,10 +8,13 @@ pre-flight check); each later step lives in its own module.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import shlex
 import traceback
+import types
+import typing
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -126,6 +129,14 @@ def plan_run(registry: Registry, request: RunRequest,
         raise UsageError(f"--precision {training.precision!r}: choose one of {', '.join(PRECISIONS)}")
     if request.device not in DEVICES:
         resolve_device(request.device)  # the usage error, before any slow step
+    # Every option that names something is checked before the dataset is opened (or made:
+    # the default dataset takes minutes to make), so a typo fails in a second.
+    request = dataclasses.replace(request, method_overrides=_check_overrides(method, request.method_overrides))
+    if request.extractor:
+        if method.input != InputKind.LANDMARKS:
+            raise UsageError(f"--extractor {request.extractor}: method {method.name!r} reads raw frames, "
+                             "not landmarks")
+        registry.landmark_extractors.get(request.extractor)  # an unknown name: "did you mean"
     index = open_dataset(registry, request.data, index_options)
     resolve_device(request.device)
     if not index.generators:
@@ -139,7 +150,6 @@ def plan_run(registry: Registry, request: RunRequest,
                 raise DatasetError(f"protocol {protocol.name!r} trains on generator {g!r}, which "
                                    f"{index.dataset} at {index.root} does not have "
                                    f"(it has: {', '.join(index.generators)})")
-    _check_overrides(method, request.method_overrides)
     # Resolved once here (the spec's variant defaults under --set): what builds the method
     # and what the run key and every row store.
     overrides, extractor = method.config_overrides(request.method_overrides), None
@@ -152,10 +162,15 @@ def plan_run(registry: Registry, request: RunRequest,
                    overrides, extractor)
 
 
-def _check_overrides(method: MethodSpec, overrides: dict[str, Any]) -> None:
+def _check_overrides(method: MethodSpec, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``--set`` overrides checked against the method's Config before any data is opened:
+    unknown keys are named with the options, and each value is checked against (and coerced
+    to) its field's type hint, so ``--set dropout=abc`` is a usage error, not a torch error
+    minutes later.  Returns the coerced overrides."""
     if not overrides and not method.defaults:
-        return
-    fields = {f.name for f in dataclasses.fields(method.load().Config)}
+        return dict(overrides)
+    config = method.load().Config
+    fields = {f.name for f in dataclasses.fields(config)}
     wrong = sorted(set(dict(method.defaults)) - fields)
     if wrong:
         raise UsageError(f"method {method.name!r} (plugin {method.plugin!r}): its spec's defaults name "
@@ -163,8 +178,70 @@ def _check_overrides(method: MethodSpec, overrides: dict[str, Any]) -> None:
                          f"(options: {', '.join(sorted(fields))})")
     unknown = sorted(set(overrides) - fields)
     if unknown:
+        close = [c for n in unknown for c in difflib.get_close_matches(n, sorted(fields), n=1)]
+        hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UsageError(f"--set {', '.join(unknown)}: method {method.name!r} has no such config option; "
-                         f"its options: {', '.join(sorted(fields))}")
+                         f"{hint}its options: {', '.join(sorted(fields))}")
+    try:
+        hints = typing.get_type_hints(config)
+    except Exception:  # noqa: BLE001 - a plugin's unresolvable annotation: leave values as given
+        hints = {}
+    return {key: _coerced(value, hints.get(key), key) for key, value in overrides.items()}
+
+
+def _coerced(value: Any, hint: Any, key: str) -> Any:
+    """``value`` as the type ``hint`` asks for (int -> float, list -> tuple, 'true' -> True),
+    or a UsageError naming the option, the value and the expected type."""
+    if hint is None or hint is Any:
+        return value
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerced(value, arg, key)
+            except UsageError:
+                continue
+        raise UsageError(f"--set {key}={value!r}: expected {_type_name(hint)}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise UsageError(f"--set {key}={value!r}: expected one of {', '.join(map(repr, args))}")
+    if origin in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            raise UsageError(f"--set {key}={value!r}: expected {_type_name(hint)}, e.g. (4, 4)")
+        item = args[0] if args else Any
+        items = [_coerced(v, item, key) for v in value]
+        return tuple(items) if origin is tuple else items
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+        try:
+            return hint(value)  # enums and the like, from their value
+        except (TypeError, ValueError):
+            pass
+    else:
+        return value  # a hint this check does not understand: the method checks it
+    raise UsageError(f"--set {key}={value!r}: expected {_type_name(hint)}")
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
 def _selected_cells(protocol: ProtocolSpec, cells: list[Cell], names: tuple[str, ...]) -> list[Cell]:

@@ -191,3 +191,33 @@ def test_run_json_prints_only_the_rows_on_stdout(run_cli, tiny_synthetic, tmp_pa
     assert [row["test_group"] for row in rows] == ["all", "facevid2vid", "tps", "lia"]
     assert all(row["method"] == "f5c_featdiff" and row["profile"] == "smoke" and row["kind"] == "trained"
                and row["ci_low"] <= row["main_score"] <= row["ci_high"] for row in rows)
+
+
+def test_set_is_checked_against_the_config_types_before_any_dataset_is_opened(run_cli, tmp_path):
+    """A typo or a wrong type in --set fails in a second even where the data would take
+    minutes to make (here: a dataset path that does not exist is never reached)."""
+    base = ("run", "--method", "f5c_featdiff", "--protocol", "overall", "--device", "cpu",
+            "--data", f"nvfair:{tmp_path / 'not-made-yet'}")
+    r = run_cli(*base, "--set", "dropout=abc")
+    assert r.returncode == 2 and "--set dropout='abc': expected float" in r.stderr
+    r = run_cli(*base, "--set", "dropot=0.1")
+    assert r.returncode == 2 and "--set dropot: method 'f5c_featdiff' has no such config option; " \
+                                 "did you mean dropout?" in r.stderr
+    r = run_cli(*base, "--set", "stem_widths=8")
+    assert r.returncode == 2 and "--set stem_widths=8: expected tuple" in r.stderr
+    r = run_cli(*base, "--extractor", "mediapipe")
+    assert r.returncode == 2 and "method 'f5c_featdiff' reads raw frames" in r.stderr
+    r = run_cli("run", "--method", "stgcn", "--protocol", "overall", "--device", "cpu",
+                "--data", f"nvfair:{tmp_path / 'not-made-yet'}", "--extractor", "mediapip")
+    assert r.returncode == 2 and "Did you mean 'mediapipe'?" in r.stderr
+
+
+def test_set_values_are_coerced_to_the_config_types():
+    from avbench.registry import load_registry
+    from avbench.runner import _check_overrides
+
+    spec = load_registry().methods.get("f5c_featdiff")
+    got = _check_overrides(spec, {"dropout": 0, "stem_widths": [8, 16, 32, 64], "fusion": "true",
+                                  "ccc": "edgeconv"})
+    assert got == {"dropout": 0.0, "stem_widths": (8, 16, 32, 64), "fusion": True, "ccc": "edgeconv"}
+    assert isinstance(got["dropout"], float)
