@@ -1,5 +1,7 @@
-// avbench leaderboard: sortable tables.
+// avbench leaderboard: sortable and filterable tables.
 // Click (or press Enter on) a column header to sort by it; again to reverse.
+// A filter box (input.table-filter, data-table = the table's id) shows only the rows whose
+// text contains every word typed, in any case and order.
 // Cells sort by their data-sort attribute when present, else by their text;
 // number columns start best-first (descending) and keep empty cells last.
 (function () {
@@ -47,6 +49,24 @@
           sortBy(table, index, header);
         }
       });
+    });
+  });
+
+  document.querySelectorAll("input.table-filter").forEach(function (input) {
+    const table = document.getElementById(input.dataset.table);
+    if (!table) return;
+    const count = input.parentElement.parentElement.querySelector(".filter-count");
+    input.addEventListener("input", function () {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      let shown = 0;
+      const rows = Array.from(table.tBodies[0].rows);
+      rows.forEach(function (row) {
+        const text = row.textContent.toLowerCase();
+        const keep = words.every(function (w) { return text.indexOf(w) !== -1; });
+        row.hidden = !keep;
+        if (keep) shown++;
+      });
+      if (count) count.textContent = words.length ? shown + " of " + rows.length + " rows" : "";
     });
   });
 })();
