@@ -65,7 +65,9 @@ def full_table(*headers: str, **kwargs) -> Table:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[..., None]]:
-    """Yield ``update(done, total, description=None)``; the bar appears on stderr and clears nothing else."""
+    """Yield ``update(done, total, description=None, line=None)``; the bar appears on stderr and
+    clears nothing else.  ``line`` is printed once as a permanent line (above the bar in a
+    terminal; at once, not throttled, outside one): a finished epoch's summary, say."""
     console = plain_console(stderr=True, quiet=process_rank() != 0)  # data-parallel: rank 0 reports
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(),
@@ -73,9 +75,11 @@ def progress_bar(description: str) -> Iterator[Callable[..., None]]:
         task = bar.add_task(description, total=None)
         plain = None if console.is_interactive else _PlainLines(console, description)
 
-        def update(done: int, total: int, description: str | None = None) -> None:
+        def update(done: int, total: int, description: str | None = None, line: str | None = None) -> None:
             bar.update(task, completed=done, total=total,
                        **({"description": description} if description else {}))
+            if line:
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
             if plain is not None:
                 plain.update(done, total, description)
 

@@ -631,7 +631,9 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
                 result = train_cell(method, fabric, train, val, source,
                                     dataclasses.replace(plan.training, clip_length=t), t, req.seed,
                                     model_path,
-                                    progress=(lambda d, n, msg: progress(f"train {cell.name}: {msg}", d, n))
+                                    progress=(lambda d, n, msg, line=None: progress(
+                                        f"train {cell.name}: {msg}", d, n,
+                                        line=f"train {cell.name}: {line}" if line else None))
                                     if progress and lead else None, compile=req.compile,
                                     identity=tkey, resume=resume)
         except TrainingError as exc:  # say which training, as the loop itself cannot

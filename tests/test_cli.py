@@ -188,6 +188,9 @@ def test_run_json_prints_only_the_rows_on_stdout(run_cli, tiny_synthetic, tmp_pa
                 str(tmp_path / "r" / "results.sqlite"), "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads(r.stdout)  # nothing but the JSON on stdout
+    # outside a terminal, each finished epoch is one plain line on stderr
+    assert re.search(r"^train all: epoch 1/\d+: loss [\d.]+, val AUC [\d.]+, lr .*clips/s, 0 skipped steps$",
+                     r.stderr, re.M), r.stderr[-1500:]
     assert [row["test_group"] for row in rows] == ["all", "facevid2vid", "tps", "lia"]
     assert all(row["method"] == "f5c_featdiff" and row["profile"] == "smoke" and row["kind"] == "trained"
                and row["ci_low"] <= row["main_score"] <= row["ci_high"] for row in rows)

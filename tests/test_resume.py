@@ -52,7 +52,7 @@ def test_force_retrains_a_cell_whose_finished_run_left_its_saved_state(tiny_synt
 
     messages: list[str] = []
     [outcome] = execute(plan, store=ResultsStore(db), force=True, cache_dir=tmp_path / "cache",
-                        progress=lambda stage, done, total: messages.append(stage))
+                        progress=lambda stage, done, total, line=None: messages.append(stage))
     [row] = outcome.rows
     assert not outcome.reused and len(ResultsStore(db)) == 2
     assert not any("resumed" in m for m in messages), messages

@@ -65,7 +65,7 @@ def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies():
 
 
 def _cell(tmp_path, interrupt_at: int | None = None, poison: set[int] | None | bool = False,
-          on_step=None, messages: list | None = None, resume: bool = True):
+          on_step=None, messages: list | None = None, resume: bool = True, lines: list | None = None):
     """Train the NVFAIR landmark TCNN on random landmark tracks (fast on CPU) for 3 epochs.
 
     ``on_step(step)`` runs after every optimiser step; ``messages`` collects the progress texts."""
@@ -91,9 +91,11 @@ def _cell(tmp_path, interrupt_at: int | None = None, poison: set[int] | None | b
     if poison is not False:
         _poison(next(method.parameters()), poison)
 
-    def progress(step, total, msg):
+    def progress(step, total, msg, line=None):
         if messages is not None:
             messages.append(msg)
+        if line and lines is not None:
+            lines.append(line)
         if on_step is not None:
             on_step(step)
         if step == interrupt_at:
@@ -251,7 +253,7 @@ def test_a_cell_skips_an_overflowing_step_counts_it_and_finishes(tmp_path):
 
     curve = pd.read_csv(tmp_path / "poisoned" / "history.csv")  # beside the checkpoint
     assert list(curve["epoch"]) == [1, 2, 3] and list(curve["skipped_steps"]) == [0, 1, 0]
-    assert {"loss", "lr"} <= set(curve.columns)
+    assert {"loss", "lr", "clips_per_s"} <= set(curve.columns) and (curve["clips_per_s"] > 0).all()
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     assert all(torch.isfinite(p).all() for p in method.state_dict().values())
     assert math.isfinite(result.history[1]["loss"])  # the epoch's mean leaves the skipped step out
@@ -364,3 +366,18 @@ def test_a_planted_pickle_as_saved_progress_is_never_executed(tmp_path):
     assert str(caught.value).startswith(f"{progress_path(tmp_path / 'best.ckpt')}: not a training state "
                                         "avbench can load safely (UnpicklingError); it was not unpickled")
     assert "Delete it to train this cell from the start." in str(caught.value)
+
+
+def test_every_epoch_reports_one_summary_line(tmp_path):
+    from avbench.training import epoch_line
+
+    record = {"epoch": 3, "loss": 3.3124, "lr": 8.1e-4, "skipped_steps": 0, "clips_per_s": 1213.4,
+              "val_auc": 0.7718}
+    assert epoch_line(record, 6) == "epoch 3/6: loss 3.312, val AUC 0.772, lr 8.1e-04, 1,213 clips/s, 0 skipped steps"
+    no_val = {**record, "val_auc": None, "skipped_steps": 2}
+    assert epoch_line(no_val, 6) == "epoch 3/6: loss 3.312, lr 8.1e-04, 1,213 clips/s, 2 skipped steps"
+
+    seen = []
+    _cell(tmp_path / "c", lines=seen)
+    assert [ln.split(":")[0] for ln in seen] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert all("clips/s" in ln and "skipped steps" in ln for ln in seen)

@@ -256,7 +256,7 @@ def _run_plan(plan, db: Path | None, force: bool, note: str = "") -> list:
     store = ResultsStore(db or default_db_path())
     with progress_bar(f"{plan.method.name} / {plan.protocol.name}") as update:
         outcomes = execute(plan, store=store, force=force,
-                           progress=lambda stage, done, total: update(done, total, stage))
+                           progress=lambda stage, done, total, line=None: update(done, total, stage, line=line))
     if process_rank() != 0:
         return []  # a data-parallel worker: rank 0 evaluates, stores and reports
     rows = [r for o in outcomes for r in o.rows]
