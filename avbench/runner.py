@@ -51,6 +51,7 @@ class RunRequest:
     cells: tuple[str, ...] = ()  # only these protocol cells (default: all)
     precision: str | None = None  # override the profile's (part of the stored config)
     training_overrides: dict[str, Any] = field(default_factory=dict)  # --train KEY=VALUE (stored too)
+    logger: str = "none"  # also log each epoch through a Lightning Fabric logger: csv | tensorboard
 
     def command_args(self) -> list[str]:
         """The ``avbench run`` arguments that repeat this request (without ``--cell``):
@@ -69,6 +70,8 @@ class RunRequest:
             args += ["--precision", self.precision]
         if self.compile:
             args.append("--compile")
+        if self.logger != "none":
+            args += ["--logger", self.logger]
         return args
 
 
@@ -114,6 +117,32 @@ def resolve_device(device: str) -> str:
     return device
 
 
+#: ``--logger`` choices: every training writes ``history.csv`` beside its model anyway.
+LOGGERS = ("none", "csv", "tensorboard")
+
+
+def epoch_loggers(name: str, model_dir: Path) -> list:
+    """Lightning Fabric loggers writing under ``model_dir/logs`` (one version per training
+    part), for ``--logger csv|tensorboard``; none for ``none``."""
+    if name == "none":
+        return []
+    if name == "csv":
+        from lightning_fabric.loggers import CSVLogger
+
+        return [CSVLogger(root_dir=model_dir, name="logs")]
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise UsageError("--logger tensorboard needs TensorBoard: pip install 'avbench[tensorboard]' "
+                             "(or use --logger csv)") from None
+    from lightning_fabric.loggers import TensorBoardLogger
+
+    return [TensorBoardLogger(root_dir=model_dir, name="logs")]
+
+
 def plan_run(registry: Registry, request: RunRequest,
              index_options: IndexOptions = IndexOptions()) -> RunPlan:
     """Resolve every name before any heavy work, so typos fail in a second."""
@@ -129,6 +158,8 @@ def plan_run(registry: Registry, request: RunRequest,
         raise UsageError(f"--precision {training.precision!r}: choose one of {', '.join(PRECISIONS)}")
     if request.device not in DEVICES:
         resolve_device(request.device)  # the usage error, before any slow step
+    if request.logger not in LOGGERS:
+        raise UsageError(f"--logger {request.logger!r}: choose one of {', '.join(LOGGERS)}")
     # Every option that names something is checked before the dataset is opened (or made:
     # the default dataset takes minutes to make), so a typo fails in a second.
     request = dataclasses.replace(request, method_overrides=_check_overrides(method, request.method_overrides))
@@ -635,7 +666,8 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
                                         f"train {cell.name}: {msg}", d, n,
                                         line=f"train {cell.name}: {line}" if line else None))
                                     if progress and lead else None, compile=req.compile,
-                                    identity=tkey, resume=resume)
+                                    identity=tkey, resume=resume,
+                                    loggers=epoch_loggers(req.logger, model_dir) if lead else [])
         except TrainingError as exc:  # say which training, as the loop itself cannot
             raise TrainingError(f"method {plan.method.name!r}, protocol {plan.protocol.name}, cell "
                                 f"{cell.name}, seed {req.seed}: {exc}") from None

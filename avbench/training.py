@@ -275,8 +275,9 @@ def _too_many_skipped(skipped_in_a_row: int, last: StepResult, epoch: int, step:
 
 def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: ClipSource,
                cfg: TrainingConfig, clip_length: int, seed: int, checkpoint: Path,
-               progress: Callable[[int, int, str], None] | None = None,
-               compile: bool = False, identity: str = "", resume: bool = True) -> TrainResult:
+               progress: Callable[..., None] | None = None,
+               compile: bool = False, identity: str = "", resume: bool = True,
+               loggers: list | None = None) -> TrainResult:
     """Train ``method`` in place; on return it holds the best validation state.
 
     ``checkpoint`` is where the caller saves that state (:mod:`avbench.checkpoints`, with what
@@ -404,6 +405,9 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         history.append(record)
         if progress:  # one permanent line per epoch, in a terminal and in a log alike
             progress(step, total, f"epoch {epoch}/{cfg.epochs}", line=epoch_line(record, cfg.epochs))
+        for logger in loggers or ():  # --logger csv|tensorboard (Lightning Fabric's loggers)
+            logger.log_metrics({k: float(v) for k, v in record.items()
+                                if k != "epoch" and isinstance(v, (int, float)) and v is not None}, step=epoch)
         if fabric.global_rank == 0:
             _write_history(checkpoint.with_name("history.csv"), history)
         _save_progress(fabric, progress_path(checkpoint), {
@@ -413,6 +417,8 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             "torch_rng": torch.get_rng_state(), "best_score": best[0], "best_epoch": best[1],
             "best_state": best[2], "parts": [*earlier, _part(first_epoch, epoch, fabric, start)]})
     loader.close()
+    for logger in loggers or ():
+        logger.finalize("success")
     if best[2] is not None:
         method.load_state_dict(best[2])
     parts = [*earlier, _part(first_epoch, cfg.epochs, fabric, start)]

@@ -224,3 +224,20 @@ def test_set_values_are_coerced_to_the_config_types():
                                   "ccc": "edgeconv"})
     assert got == {"dropout": 0.0, "stem_widths": (8, 16, 32, 64), "fusion": True, "ccc": "edgeconv"}
     assert isinstance(got["dropout"], float)
+
+
+def test_logger_csv_writes_fabric_metrics_beside_the_model(run_cli, tiny_synthetic, tmp_path):
+    import pandas as pd
+
+    db = tmp_path / "r" / "results.sqlite"
+    r = run_cli("run", "--method", "f5c_featdiff", "--protocol", "overall", "--profile", "smoke",
+                "--device", "cpu", "--data", f"synthetic:{tiny_synthetic}", "--db", str(db),
+                "--logger", "csv")
+    assert r.returncode == 0, r.stderr[-2000:]
+    [metrics] = (tmp_path / "r" / "runs" / "models").rglob("logs/version_0/metrics.csv")
+    logged = pd.read_csv(metrics)
+    assert {"loss", "lr", "val_auc", "clips_per_s", "step"} <= set(logged.columns)
+    assert (metrics.parents[2] / "history.csv").is_file()  # written either way
+    bad = run_cli("run", "--method", "f5c_featdiff", "--protocol", "overall", "--logger", "wandb",
+                  "--data", f"nvfair:{tmp_path / 'nope'}")
+    assert bad.returncode == 2 and "--logger 'wandb': choose one of none, csv, tensorboard" in bad.stderr

@@ -59,6 +59,10 @@ def run(
         "--train", metavar="KEY=VALUE",
         help="Training schedule override of the profile, e.g. --train epochs=20 (repeatable; stored "
              "with the results).")] = None,
+    logger: Annotated[str, typer.Option(
+        help="Also log each epoch through a Lightning Fabric logger into the model's folder "
+             "(logs/): none | csv | tensorboard (pip install 'avbench[tensorboard]'). history.csv "
+             "is written either way.")] = "none",
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print only a JSON list of the stored rows' summaries on stdout (progress "
                        "stays on stderr).")] = False,
@@ -95,7 +99,8 @@ def run(
     requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=s,
                            extractor=extractor_for(m), devices=devices, compile=compile_,
                            cells=tuple(cell or ()), method_overrides=_overrides(set_ or [], "--set"),
-                           training_overrides=_overrides(train or [], "--train"), precision=precision)
+                           training_overrides=_overrides(train or [], "--train"), precision=precision,
+                           logger=logger)
                 for m in methods for p in protocols for s in seed_list]
     err.print("resolving method, protocol and data ...")
     plans = [plan_run(reg, r) for r in requests]  # every name checked before the first training

@@ -176,7 +176,7 @@ def _write_csv(path: Path, entries: pd.DataFrame, reported: pd.DataFrame) -> Non
     rep = reported.assign(kind="reported") if len(reported) else pd.DataFrame(columns=CSV_COLUMNS)
     table = pd.concat([measured.reindex(columns=CSV_COLUMNS), rep.reindex(columns=CSV_COLUMNS)],
                       ignore_index=True)
-    for column in table.columns[table.dtypes == object]:
+    for column in table.select_dtypes(include="object").columns:
         formula = table[column].map(_starts_a_formula).astype(bool)
         if formula.any():  # only those cells: the column keeps its type and number format
             table.loc[formula, column] = "'" + table.loc[formula, column]
