@@ -241,3 +241,23 @@ def test_logger_csv_writes_fabric_metrics_beside_the_model(run_cli, tiny_synthet
     bad = run_cli("run", "--method", "f5c_featdiff", "--protocol", "overall", "--logger", "wandb",
                   "--data", f"nvfair:{tmp_path / 'nope'}")
     assert bad.returncode == 2 and "--logger 'wandb': choose one of none, csv, tensorboard" in bad.stderr
+
+
+def test_a_bare_data_path_suggests_its_name_spec(run_cli, tiny_nvfair, tmp_path):
+    r = run_cli("data", "index", str(tiny_nvfair))
+    assert r.returncode == 2
+    assert f"--data {tiny_nvfair}: a path needs its dataset's name in front, NAME:PATH; did you mean " \
+           f"nvfair:{tiny_nvfair}?" in r.stderr
+    r = run_cli("run", "--method", "f5c_featdiff", "--protocol", "overall", "--data", str(tmp_path))
+    assert r.returncode == 2 and "a path needs its dataset's name in front" in r.stderr
+
+
+def test_compare_names_unknown_methods_with_a_suggestion(run_cli, tmp_path):
+    from avbench.results import ResultsStore
+
+    db = tmp_path / "results.sqlite"
+    ResultsStore(db).add(__import__("avbench.results", fromlist=["ResultRow"]).ResultRow(
+        method="f5c_featdiff", protocol="overall", protocol_version="1", cell="all", test_group="all",
+        dataset="synthetic", dataset_fingerprint="fp", seed=0, metrics={}, main_score=0.8))
+    r = run_cli("compare", "f5c_featdif", "f5c_static", "--db", str(db))
+    assert r.returncode == 2 and "Unknown method 'f5c_featdif'.\nDid you mean 'f5c_featdiff'" in r.stderr

@@ -46,7 +46,7 @@ class State:
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False)
+    err.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -23,6 +23,20 @@ def open_dataset(registry: Registry, spec: str | None,
                  options: IndexOptions = IndexOptions()) -> DatasetIndex:
     """Index the dataset a spec names (the embedded default when ``spec`` is None)."""
     name, path = parse_data_spec(spec or DEFAULT_DATASET)
+    if path is None and name not in registry.datasets.names() and ("/" in name or Path(name).expanduser().exists()):
+        raise UsageError(f"--data {name}: a path needs its dataset's name in front, NAME:PATH; "
+                         f"did you mean {_guess(name, registry.datasets.names())}:{name}? "
+                         f"(datasets: {', '.join(registry.datasets.names())})")
     dataset = registry.datasets.get(name)
     build_index = dataset.load()
     return build_index(path, options)
+
+
+def _guess(path: str, names: list[str]) -> str:
+    """The dataset a bare path most likely holds: a name its folder names mention (NVFAIR-v2-release
+    -> nvfair), else the first registered name."""
+    text = str(Path(path).expanduser()).lower().replace("-", "").replace("_", "")
+    for name in sorted(names, key=len, reverse=True):
+        if name.lower().replace("_", "") in text:
+            return name
+    return "nvfair" if "nvfair" in names else sorted(names)[0]
