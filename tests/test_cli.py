@@ -261,3 +261,17 @@ def test_compare_names_unknown_methods_with_a_suggestion(run_cli, tmp_path):
         dataset="synthetic", dataset_fingerprint="fp", seed=0, metrics={}, main_score=0.8))
     r = run_cli("compare", "f5c_featdif", "f5c_static", "--db", str(db))
     assert r.returncode == 2 and "Unknown method 'f5c_featdif'.\nDid you mean 'f5c_featdiff'" in r.stderr
+
+
+def test_help_shows_no_type_placeholders_and_lists_choices(run_cli):
+    for command in (["--help"], ["run", "--help"], ["evaluate", "--help"], ["bench", "--help"],
+                    ["data", "prepare", "--help"], ["results", "list", "--help"],
+                    ["leaderboard", "publish", "--help"], ["compare", "--help"]):
+        r = run_cli(*command)
+        assert r.returncode == 0, r.stderr
+        for placeholder in ("<str>", "<int>", "<bool>", "<path>", "<float>"):
+            assert placeholder not in r.stdout, (command, placeholder)
+    text = " ".join(run_cli("run", "--help").stdout.split())
+    for profile in ("auto", "standard", "paper", "quick", "smoke"):
+        assert f"{profile} (" in text
+    assert "--db DB" in text and "--seed SEED" in text and "none | csv | tensorboard" in text

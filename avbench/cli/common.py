@@ -16,13 +16,53 @@ from avbench.registry import Registry, load_registry
 
 _python_showwarning = warnings.showwarning
 
-app = typer.Typer(help="avbench: benchmark harness for avatar fingerprinting (who drives this avatar?)",
+class _Typer(typer.Typer):
+    """Typer, with help texts that show no type placeholders (see :func:`tidy_help`)."""
+
+    def __call__(self, *args, **kwargs):
+        command = typer.main.get_command(self)
+        tidy_help(command)
+        return command(*args, **kwargs)
+
+
+def tidy_help(command) -> None:
+    """Help that reads as a user types it: a flag shows no value placeholder (``--json``, not
+    ``--json <bool>``), an option without a metavar shows its own name (``--db DB``, ``--seed
+    SEED``) instead of a type (``<path>``, ``<int>``); options with fixed choices keep them listed
+    in their help text."""
+    from typer.core import TyperArgument, TyperOption
+
+    for param in getattr(command, "params", ()):
+        if isinstance(param, TyperArgument):  # its name says what it is: no type column
+            param.display_type_rich = lambda ctx: None
+            continue
+        if not isinstance(param, TyperOption) or param.metavar is not None:
+            continue
+        if param.is_flag or getattr(param, "is_bool_flag", False):
+            param.metavar = ""
+        else:
+            long = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+            param.metavar = long.lstrip("-").replace("-", "_").upper()
+    original = command.get_help_option
+
+    def help_option(ctx, _original=original):  # made anew for each help text
+        option = _original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+
+
+app = _Typer(help="avbench: benchmark harness for avatar fingerprinting (who drives this avatar?)",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-data_app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
+data_app = _Typer(help="Inspect datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-leaderboard_app = typer.Typer(help="Publish leaderboards from the results database.", no_args_is_help=True)
+leaderboard_app = _Typer(help="Publish leaderboards from the results database.", no_args_is_help=True)
 app.add_typer(leaderboard_app, name="leaderboard")
-results_app = typer.Typer(help="Work with results databases.", no_args_is_help=True)
+results_app = _Typer(help="Work with results databases.", no_args_is_help=True)
 app.add_typer(results_app, name="results")
 
 # User strings (paths, file names, identities, method and config values, error messages
