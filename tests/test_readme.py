@@ -46,3 +46,20 @@ def test_readme_plugin_runs_through_the_cli(run_cli, tmp_path, tiny_synthetic):
 
     stored = ResultsStore(db).all()
     assert len(stored) == 9 and set(stored["method"]) == {"motion_energy"}
+
+
+def test_readme_contract_check_passes_on_the_readme_plugin(tmp_path):
+    """The plugin test the README shows, run as printed on the README's own plugin."""
+    import subprocess
+    import sys
+
+    source = readme_block("python", "# avbench_motion_energy.py")
+    toml = readme_block("toml", "[project.entry-points.avbench]")
+    name, module = re.search(r'^(\S+) = "(\S+)"', toml, flags=re.M).groups()
+    site = make_plugin_dist(tmp_path / "site", "avbench-motion-energy", {module: source}, {name: module})
+    test = readme_block("python", "from avbench.testing import check_method")
+    script = test + "\ntest_motion_energy_keeps_the_contract()\nprint('contract kept')\n"
+    env = {**__import__("os").environ, "PYTHONPATH": f"{site}:{__import__('os').environ.get('PYTHONPATH', '')}"}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "contract kept"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from avbench.method import Method, check_embeddings
+from avbench.method import Method
 from avbench.registry import load_registry
-from avbench.runner import build_method
 from avbench.specs import InputKind
+from avbench.testing import check_method
 
 FRAME_METHODS = sorted(s.name for s in load_registry().methods if s.input == InputKind.FRAMES)
 LANDMARK_METHODS = sorted(s.name for s in load_registry().methods if s.input == InputKind.LANDMARKS)
@@ -24,36 +24,38 @@ def test_the_builtin_families_are_registered():
     assert {"nvfair_ldmk_tcnn", "stgcn"} <= set(LANDMARK_METHODS)
 
 
-def _inputs(kind: InputKind, n_points: int = 478) -> torch.Tensor:
-    g = torch.Generator().manual_seed(0)
-    if kind == InputKind.FRAMES:
-        return torch.rand(4, 4, 1, 128, 128, generator=g)
-    return 64 + 20 * torch.rand(4, 12, n_points, 3, generator=g)  # pixel coordinates
-
-
 @pytest.mark.parametrize("name", FRAME_METHODS + LANDMARK_METHODS)
-def test_method_builds_embeds_and_backpropagates(name):
-    spec = load_registry().methods.get(name)
-    cls = spec.load()
-    assert issubclass(cls, Method) and cls.input_kind == spec.input
-    torch.manual_seed(0)
-    method = build_method(spec)  # paper defaults and the spec's variant (e.g. its condition)
-    clips = _inputs(spec.input)
+def test_every_registered_method_keeps_the_contract(name):
+    """The checks a plugin author runs on a new method (avbench.testing.check_method): builds,
+    finite unit-norm embeddings of the configured size, deterministic in eval mode, a loss whose
+    gradient reaches every parameter, a smoke training, the checkpoint round trip."""
+    report = check_method(name, unused_parameters=UNUSED_BY_DESIGN.get(name, set()))
+    assert report.passed == ["builds from its config", "embeds to finite unit vectors",
+                             "deterministic in eval mode", "loss backpropagates to every parameter",
+                             "trains (2 steps)", "survives the checkpoint format"]
+    assert report.parameters > 0 and report.embedding_dim > 0
 
-    method.eval()
-    with torch.no_grad():
-        emb = method.embed(clips[:2])
-    check_embeddings(method, emb, 2)
-    assert emb.shape == (2, getattr(method.config, "embedding_dim", emb.shape[1]))
 
-    method.train()
-    loss = method.loss(clips, torch.tensor([0, 0, 1, 1]), torch.zeros(4))
-    assert loss.ndim == 0 and torch.isfinite(loss)
-    loss.backward()
-    params = dict(method.named_parameters())
-    assert params, f"{name} has no parameters"
-    unused = UNUSED_BY_DESIGN.get(name, set())
-    no_grad = sorted(n for n, p in params.items()
-                     if n not in unused and (p.grad is None or not bool(p.grad.abs().sum() > 0)))
-    assert not no_grad, f"{name}: no gradient reaches {no_grad}"
-    assert all(torch.isfinite(p.grad).all() for p in params.values() if p.grad is not None)
+class _Broken(Method):
+    """Embeds without normalising: the contract's most common slip."""
+
+    input_kind = InputKind.FRAMES
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.lin = torch.nn.Linear(128 * 128, 8)
+
+    def embed(self, clips):
+        return self.lin(clips.mean(1).flatten(1))
+
+
+def test_a_broken_method_fails_naming_the_check(monkeypatch):
+    from avbench.specs import MethodSpec
+    from avbench.testing import MethodCheckError
+
+    spec = MethodSpec(name="broken", factory="tests.methods.test_registry_smoke:_Broken",
+                      input=InputKind.FRAMES, summary="unnormalised", plugin="tests")
+    monkeypatch.setattr(MethodSpec, "load", lambda self: _Broken)
+    with pytest.raises(MethodCheckError, match=r"method 'broken' \(plugin 'tests'\) fails 'embeddings': "
+                                               r"_Broken.embed must return L2-normalised rows"):
+        check_method(spec)
