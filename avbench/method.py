@@ -64,6 +64,17 @@ def supervised_contrastive_loss(embeddings: Tensor, labels: Tensor, temperature:
     return data_parallel_loss(-mean_log_prob_pos.mean(), world)
 
 
+@dataclasses.dataclass(frozen=True)
+class LandmarkConfig:
+    """The fields every landmark method's ``Config`` has, because the runner fills them in:
+    ``extractor`` (the landmark extractor plugin, ``--extractor``; default MediaPipe's face
+    mesh) and ``n_points`` (how many points that extractor gives, so the method can pick its
+    layout).  A landmark method's ``Config`` subclasses it and adds its own fields."""
+
+    extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
+    n_points: int = 478  # points the extractor gives; the runner fills it in
+
+
 class Method(nn.Module):
     """Base class of every fingerprinting method (see the module docstring)."""
 
@@ -118,5 +129,43 @@ def check_embeddings(method: Method, embeddings: Tensor, batch: int) -> None:
                          "end embed() with torch.nn.functional.normalize(x, dim=1)")
 
 
-__all__ = ["InputKind", "Method", "check_embeddings", "data_parallel_loss", "gather_batch",
-           "supervised_contrastive_loss"]
+# Specs declared with @register_method, by the module that defines the class: the plugin
+# loader adds them to that module's avbench_register_methods hook (avbench/plugins.py).
+_DECLARED: dict[str, list] = {}
+
+
+def register_method(name: str, *, summary: str = "", defaults: dict[str, Any] | None = None,
+                    profile_overrides: dict[str, dict[str, Any]] | None = None):
+    """Class decorator that registers a :class:`Method` subclass under ``name``, as timm's and
+    lm-evaluation-harness's ``register_model`` do: the spec takes its input kind from the
+    class's ``input_kind`` (declared once), and the module needs no hook of its own::
+
+        @register_method("motion_energy", summary="pooled inter-frame differences")
+        class MotionEnergy(Method):
+            ...
+
+    The module still becomes a plugin the usual way (an ``avbench`` entry point, or ``-p``).
+    Stack the decorator to register variants of one class (``defaults``: the config values that
+    make a name one variant, e.g. ``{"condition": "static"}``).
+    """
+    from avbench.specs import MethodSpec
+
+    def register(cls):
+        if not (isinstance(cls, type) and issubclass(cls, Method)):
+            raise TypeError(f"@register_method({name!r}) decorates {cls!r}, not an avbench.method.Method subclass")
+        overrides = tuple((p, tuple(v.items())) for p, v in (profile_overrides or {}).items())
+        spec = MethodSpec(name=name, factory=cls, input=cls.input_kind, summary=summary or (cls.__doc__ or "").strip().split("\n")[0],
+                          defaults=tuple((defaults or {}).items()), profile_overrides=overrides)
+        _DECLARED.setdefault(cls.__module__, []).append(spec)
+        return cls
+
+    return register
+
+
+def declared_methods(module_name: str) -> list:
+    """The specs ``@register_method`` declared in ``module_name``."""
+    return list(_DECLARED.get(module_name, ()))
+
+
+__all__ = ["InputKind", "LandmarkConfig", "Method", "check_embeddings", "data_parallel_loss",
+           "declared_methods", "gather_batch", "register_method", "supervised_contrastive_loss"]

@@ -72,8 +72,27 @@ def _new_manager() -> pluggy.PluginManager:
     return pm
 
 
+def _with_declared_methods(module: ModuleType) -> None:
+    """A module that declares methods with ``@register_method`` answers the methods hook with
+    them (together with its own ``avbench_register_methods``, if it has one)."""
+    from avbench.method import declared_methods
+
+    declared = declared_methods(module.__name__)
+    if not declared or getattr(module, "_avbench_declared_hook", False):
+        return
+    own = getattr(module, "avbench_register_methods", None)
+
+    @hookspecs.hookimpl
+    def avbench_register_methods():
+        return [*(own() if own is not None else []), *declared]
+
+    module.avbench_register_methods = avbench_register_methods
+    module._avbench_declared_hook = True
+
+
 def _register(ps: PluginSet, name: str, source: str, module: ModuleType, dist: str, ver: str):
     try:
+        _with_declared_methods(module)
         ps.manager.register(module, name=name)
     except Exception as exc:  # bad hook signatures, duplicate plugin names
         ps.failures.append(PluginLoadError(name, source, exc))

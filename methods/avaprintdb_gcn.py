@@ -94,7 +94,7 @@ from avbench.distributed import data_parallel_loss, gather_batch
 from avbench.errors import NotAvailableError, UsageError
 from avbench.landmarks.layouts import Layout, layout_for
 from avbench.landmarks.normalise import EPS
-from avbench.method import Method
+from avbench.method import LandmarkConfig, Method
 from avbench.specs import InputKind
 
 # Windows embedded per forward pass: bounds memory for long videos (a 10-minute video has
@@ -189,9 +189,7 @@ class AvaprintdbGCN(Method):
     embeds_whole_videos: ClassVar[bool] = True
 
     @dataclass(frozen=True)
-    class Config:
-        extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
-        n_points: int = 478  # points the extractor gives; the runner fills it in
+    class Config(LandmarkConfig):  # + extractor, n_points: filled in by the runner
         hidden_dim: int = 64  # reference README: hidden-dim (first two GCN layers)
         embedding_dim: int = 256  # reference README: embedding-dim (third layer, the embedding)
         dropout: float = 0.3  # after each GCN layer

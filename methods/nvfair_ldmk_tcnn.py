@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from avbench.landmarks.layouts import layout_for
 from avbench.landmarks.normalise import normalise_points
-from avbench.method import Method, data_parallel_loss, gather_batch
+from avbench.method import LandmarkConfig, Method, data_parallel_loss, gather_batch
 from avbench.specs import InputKind
 
 
@@ -92,9 +92,7 @@ class NvfairLandmarkTCNN(Method):
     input_kind = InputKind.LANDMARKS
 
     @dataclass(frozen=True)
-    class Config:
-        extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
-        n_points: int = 478  # points the extractor gives; the runner fills it in
+    class Config(LandmarkConfig):  # + extractor, n_points: filled in by the runner
         width: int = 128
         kernel: int = 5
         dilations: tuple[int, ...] = (1, 2, 4, 8)

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from avbench.errors import NotAvailableError
 from avbench.landmarks.layouts import layout_for
 from avbench.landmarks.normalise import normalise_points
-from avbench.method import Method
+from avbench.method import LandmarkConfig, Method
 from avbench.specs import InputKind
 
 
@@ -96,9 +96,7 @@ class STGCN(Method):
     input_kind = InputKind.LANDMARKS
 
     @dataclass(frozen=True)
-    class Config:
-        extractor: str = "mediapipe"  # landmark extractor plugin (avbench list extractors)
-        n_points: int = 478  # points the extractor gives; the runner fills it in
+    class Config(LandmarkConfig):  # + extractor, n_points: filled in by the runner
         widths: tuple[int, ...] = (32, 32, 64, 64)
         strides: tuple[int, ...] = (1, 1, 2, 1)
         temporal_kernel: int = 9

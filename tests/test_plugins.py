@@ -137,3 +137,67 @@ def test_module_can_be_registered_without_entry_point(site):
     assert reg.methods.get("toy_method").plugin == "loose_plugin"
     reg = load_registry(["no_such_module_xyz"])
     assert "module no_such_module_xyz" in str(reg.failures[0])
+
+
+DECORATED = '''
+import torch
+import torch.nn.functional as F
+from dataclasses import dataclass
+
+from avbench.method import LandmarkConfig, Method, register_method
+from avbench.specs import InputKind
+
+
+@register_method("mean_shape", summary="the mean landmark shape of a clip, projected")
+@register_method("mean_shape_wide", defaults={"embedding_dim": 32})
+class MeanShape(Method):
+    """Mean landmark shape."""
+
+    input_kind = InputKind.LANDMARKS
+
+    @dataclass(frozen=True)
+    class Config(LandmarkConfig):
+        embedding_dim: int = 16
+        temperature: float = 0.07
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.project = torch.nn.Linear(2 * self.config.n_points, self.config.embedding_dim)
+
+    def embed(self, clips):
+        return F.normalize(self.project(clips[..., :2].mean(1).flatten(1)), dim=1)
+'''
+
+
+def test_a_decorated_class_is_a_whole_plugin(run_cli, tmp_path):
+    """One class plus one line: the input kind comes from the class, no hook function."""
+    site = make_plugin_dist(tmp_path / "site", "mean-shape", {"mean_shape_plugin": DECORATED},
+                            {"mean-shape": "mean_shape_plugin"})
+    r = run_cli("list", "methods", "--json", pythonpath=[site])
+    assert r.returncode == 0, r.stderr
+    import json
+
+    methods = {m["name"]: m for m in json.loads(r.stdout)}
+    assert methods["mean_shape"] == {"name": "mean_shape", "input": "landmarks", "plugin": "mean-shape",
+                                     "summary": "the mean landmark shape of a clip, projected"}
+    assert methods["mean_shape_wide"]["summary"] == "Mean landmark shape."
+    script = ("from avbench.testing import check_method\n"
+              "r = check_method('mean_shape_wide')\n"
+              "print(r.embedding_dim, r.passed[-1])\n")
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": f"{site}:{os.environ.get('PYTHONPATH', '')}"}
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "32 survives the checkpoint format"
+
+
+def test_register_method_refuses_a_class_that_is_not_a_method():
+    import pytest
+
+    from avbench.method import register_method
+
+    with pytest.raises(TypeError, match="@register_method\\('x'\\) decorates .* not an avbench.method.Method subclass"):
+        register_method("x")(dict)
