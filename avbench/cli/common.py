@@ -16,6 +16,7 @@ from avbench.registry import Registry, load_registry
 
 _python_showwarning = warnings.showwarning
 
+
 class _Typer(typer.Typer):
     """Typer, with help texts that show no type placeholders (see :func:`tidy_help`)."""
 
@@ -117,7 +118,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         _python_showwarning(message, category, filename, lineno, file, line)
 
 
-
 def landmark_table(summary: dict) -> Table:
     """Failure to acquire and extraction speed per generator, from a result's landmark summary."""
     table = full_table("generator", "videos", "frames", "no face", "failure rate", "extracted frames/s",
@@ -136,7 +136,6 @@ def frame_table(df, title: str) -> Table:
     for row in df.itertuples(index=False):
         table.add_row(*[str(v) for v in row])
     return table
-
 
 
 def names(given: str, choices: list[str], option: str) -> list[str]:
