@@ -129,11 +129,6 @@ def check_embeddings(method: Method, embeddings: Tensor, batch: int) -> None:
                          "end embed() with torch.nn.functional.normalize(x, dim=1)")
 
 
-# Specs declared with @register_method, by the module that defines the class: the plugin
-# loader adds them to that module's avbench_register_methods hook (avbench/plugins.py).
-_DECLARED: dict[str, list] = {}
-
-
 def register_method(name: str, *, summary: str = "", defaults: dict[str, Any] | None = None,
                     profile_overrides: dict[str, dict[str, Any]] | None = None):
     """Class decorator that registers a :class:`Method` subclass under ``name``, as timm's and
@@ -148,7 +143,7 @@ def register_method(name: str, *, summary: str = "", defaults: dict[str, Any] | 
     Stack the decorator to register variants of one class (``defaults``: the config values that
     make a name one variant, e.g. ``{"condition": "static"}``).
     """
-    from avbench.specs import MethodSpec
+    from avbench.specs import MethodSpec, declare_method
 
     def register(cls):
         if not (isinstance(cls, type) and issubclass(cls, Method)):
@@ -156,16 +151,11 @@ def register_method(name: str, *, summary: str = "", defaults: dict[str, Any] | 
         overrides = tuple((p, tuple(v.items())) for p, v in (profile_overrides or {}).items())
         spec = MethodSpec(name=name, factory=cls, input=cls.input_kind, summary=summary or (cls.__doc__ or "").strip().split("\n")[0],
                           defaults=tuple((defaults or {}).items()), profile_overrides=overrides)
-        _DECLARED.setdefault(cls.__module__, []).append(spec)
+        declare_method(cls.__module__, spec)
         return cls
 
     return register
 
 
-def declared_methods(module_name: str) -> list:
-    """The specs ``@register_method`` declared in ``module_name``."""
-    return list(_DECLARED.get(module_name, ()))
-
-
 __all__ = ["InputKind", "LandmarkConfig", "Method", "check_embeddings", "data_parallel_loss",
-           "declared_methods", "gather_batch", "register_method", "supervised_contrastive_loss"]
+           "gather_batch", "register_method", "supervised_contrastive_loss"]

@@ -75,7 +75,7 @@ def _new_manager() -> pluggy.PluginManager:
 def _with_declared_methods(module: ModuleType) -> None:
     """A module that declares methods with ``@register_method`` answers the methods hook with
     them (together with its own ``avbench_register_methods``, if it has one)."""
-    from avbench.method import declared_methods
+    from avbench.specs import declared_methods
 
     declared = declared_methods(module.__name__)
     if not declared or getattr(module, "_avbench_declared_hook", False):

@@ -591,10 +591,16 @@ def save_model(plan: RunPlan, cell: Cell, t: int, keys: dict[str, str], tkey: st
     return save_checkpoint(model_dir / CHECKPOINT_NAME, method, meta, method_name=plan.method.name)
 
 
+#: Per-epoch measurements of speed, not of the model: history.csv and the epoch lines show them,
+#: stored rows do not, so that the same seed stores the same metrics to the last digit.
+TIMING_KEYS = ("clips_per_s",)
+
+
 def _plain_history(history: list[dict]) -> list[dict]:
-    """Per-epoch records as JSON values (None where undefined: JSON has no NaN)."""
-    return [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
-            for record in history]
+    """Per-epoch records as JSON values (None where undefined: JSON has no NaN), without the
+    timing keys."""
+    return [{k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()
+             if k not in TIMING_KEYS} for record in history]
 
 
 def stored_model(method, path: Path, plan: RunPlan, tkey: str, device):

@@ -196,3 +196,18 @@ class LandmarkExtractorSpec(_Spec):
     n_points: int = 0  # 0: as many as the dataset ships
     version: str = "1"
     source: str = "frames"  # frames | dataset
+
+
+# Specs declared with ``@register_method`` (avbench/method.py), by the module that defines the
+# class: the plugin loader adds them to that module's methods hook (avbench/plugins.py).  Kept
+# here, free of torch, so that listing plugins imports no model code.
+_DECLARED: dict[str, list[MethodSpec]] = {}
+
+
+def declare_method(module_name: str, spec: MethodSpec) -> None:
+    _DECLARED.setdefault(module_name, []).append(spec)
+
+
+def declared_methods(module_name: str) -> list[MethodSpec]:
+    """The specs ``@register_method`` declared in ``module_name``."""
+    return list(_DECLARED.get(module_name, ()))

@@ -252,17 +252,6 @@ def test_a_bare_data_path_suggests_its_name_spec(run_cli, tiny_nvfair, tmp_path)
     assert r.returncode == 2 and "a path needs its dataset's name in front" in r.stderr
 
 
-def test_compare_names_unknown_methods_with_a_suggestion(run_cli, tmp_path):
-    from avbench.results import ResultsStore
-
-    db = tmp_path / "results.sqlite"
-    ResultsStore(db).add(__import__("avbench.results", fromlist=["ResultRow"]).ResultRow(
-        method="f5c_featdiff", protocol="overall", protocol_version="1", cell="all", test_group="all",
-        dataset="synthetic", dataset_fingerprint="fp", seed=0, metrics={}, main_score=0.8))
-    r = run_cli("compare", "f5c_featdif", "f5c_static", "--db", str(db))
-    assert r.returncode == 2 and "Unknown method 'f5c_featdif'.\nDid you mean 'f5c_featdiff'" in r.stderr
-
-
 def test_help_shows_no_type_placeholders_and_lists_choices(run_cli):
     for command in (["--help"], ["run", "--help"], ["evaluate", "--help"], ["bench", "--help"],
                     ["data", "prepare", "--help"], ["results", "list", "--help"],

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from avbench.cli.common import (
-    State,
     app,
     out,
 )
@@ -36,12 +35,6 @@ def compare(
     from avbench.leaderboard.entries import ScoreReader, build_entries, latest_rows
     from avbench.results import ResultsStore, default_db_path
 
-    reg = State.registry()
-    for name in (method_a, method_b):
-        if name != REPORTED:
-            reg.methods.get(name)  # an unknown name: the registry's "did you mean", as in run
-    if protocol is not None:
-        reg.protocols.get(protocol)
     path = db or default_db_path()
     if not Path(path).is_file():
         raise UsageError(f"--db {path}: no results database there; run `avbench run` first or "
