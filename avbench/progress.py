@@ -56,8 +56,9 @@ def plain_console(stderr: bool = False, **kwargs) -> Console:
 def full_table(*headers: str, **kwargs) -> Table:
     """A Rich table whose cells fold onto more lines where a terminal is too narrow, instead of
     being cut with an ellipsis: a path, an identity or a confidence interval is always shown
-    whole."""
-    table = Table(**kwargs)
+    whole.  Titles start at the left edge: centred over a table as wide as its longest path, a
+    short title in a pipe would be lost in a line of spaces."""
+    table = Table(**{"title_justify": "left", **kwargs})
     for header in headers:
         table.add_column(header, overflow="fold")
     return table

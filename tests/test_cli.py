@@ -264,3 +264,10 @@ def test_help_shows_no_type_placeholders_and_lists_choices(run_cli):
     for profile in ("auto", "standard", "paper", "quick", "smoke"):
         assert f"{profile} (" in text
     assert "--db DB" in text and "--seed SEED" in text and "none | csv | tensorboard" in text
+
+
+def test_help_paragraphs_reflow_to_the_terminal_width(run_cli):
+    r = run_cli("evaluate", "--help", env={"COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    assert ("The rows are evaluation-only: they name the run, dataset, protocol and cell the model was "
+            "trained on. With another --data this is cross-dataset evaluation.") in r.stdout

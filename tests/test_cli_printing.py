@@ -29,6 +29,7 @@ def test_data_check_prints_marked_up_names_as_they_are(run_cli, tiny_nvfair, tmp
     assert r.returncode == 1  # the empty file is a problem to fix
     title = " ".join(r.stdout.split())  # the table's title wraps to the table's width
     assert f"data check: nvfair at {root}: 5 of 5 generated videos usable" in title
+    assert r.stdout.startswith("data check: "), r.stdout[:200]  # at the left edge, not centred
     assert f"CREMA-D/tps-generated/1001/{HIDDEN}: empty file (0 bytes)" in r.stdout
 
 

@@ -30,8 +30,15 @@ def tidy_help(command) -> None:
     """Help that reads as a user types it: a flag shows no value placeholder (``--json``, not
     ``--json <bool>``), an option without a metavar shows its own name (``--db DB``, ``--seed
     SEED``) instead of a type (``<path>``, ``<int>``); options with fixed choices keep them listed
-    in their help text."""
+    in their help text; a docstring's paragraphs reflow to the terminal's width (Typer keeps the
+    source's line breaks after the first paragraph)."""
+    import inspect
+
     from typer.core import TyperArgument, TyperOption
+
+    if command.help:
+        command.help = "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n"))
+                                   for p in inspect.cleandoc(command.help).split("\n\n"))
 
     for param in getattr(command, "params", ()):
         if isinstance(param, TyperArgument):  # its name says what it is: no type column
