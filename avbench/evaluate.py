@@ -75,6 +75,14 @@ def checkpoint_of_row(store, row_id: int) -> Path:
                               "saved in the format of earlier avbench versions, which is not read "
                               "(it would have to be unpickled); re-run the training with --force "
                               "to save it as .safetensors")
+    if not path.exists() and not path.with_suffix(".json").exists():
+        command = row.environment.get("command") if isinstance(row.environment, dict) else None
+        again = (f"train it again with `{command} --cell {row.cell} --force` (stored beside this row "
+                 "under the same key; or give that command another --db)"
+                 if row.trained_on is None and command else "train it again with the command that made the row")
+        raise CheckpointError(f"--run {row_id} in {store.path}: its model {row.checkpoint} is not in "
+                              "this results folder (a shared folder may carry only some of its models); "
+                              + again)
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -105,3 +106,14 @@ def test_the_checkpoint_records_what_evaluate_needs(trained):
     sidecar = json.loads(checkpoint_of_row(store, row.id).with_suffix(".json").read_text())
     assert {"method", "config", "protocol", "cell", "clip_length", "seed", "dataset_fingerprint",
             "threshold", "run_keys", "training", "weights_sha256"} <= set(sidecar)
+
+
+def test_a_row_whose_model_was_not_shipped_says_how_to_train_it_again(trained, tmp_path):
+    _, store, row, _ = trained
+    shipped = ResultsStore(tmp_path / "results.sqlite")  # a shared folder with the rows, not the models
+    copy = shipped.add(dataclasses.replace(row, id=None))
+    with pytest.raises(CheckpointError) as err:
+        checkpoint_of_row(shipped, copy.id)
+    message = str(err.value)
+    assert f"--run {copy.id} in {shipped.path}: its model {row.checkpoint} is not in this results folder" in message
+    assert f"`{row.environment['command']} --cell all --force`" in message
