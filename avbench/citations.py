@@ -142,7 +142,8 @@ CITATIONS: dict[str, Citation] = _register(
         "nvfair2024", "inproceedings",
         title="Avatar Fingerprinting for Authorized Use of Synthetic Talking-Head Videos",
         authors=("Prashnani, Ekta", "Nagano, Koki", "De Mello, Shalini", "Luebke, David", "Gallo, Orazio"),
-        year=2024, booktitle="European Conference on Computer Vision (ECCV)", pages="209–228"),
+        year=2024, booktitle="European Conference on Computer Vision (ECCV)", pages="209–228",
+        eprint="2305.03713", archiveprefix="arXiv", primaryclass="cs.CV"),
     Citation(
         "avaprintdb2026", "misc",
         title="Leveraging Avatar Fingerprinting: A Multi-Generator Photorealistic Talking-Head Public "
@@ -154,7 +155,8 @@ CITATIONS: dict[str, Citation] = _register(
         "stgcn2018", "inproceedings",
         title="Spatial Temporal Graph Convolutional Networks for Skeleton-Based Action Recognition",
         authors=("Yan, Sijie", "Xiong, Yuanjun", "Lin, Dahua"),
-        year=2018, booktitle="AAAI Conference on Artificial Intelligence"),
+        year=2018, booktitle="AAAI Conference on Artificial Intelligence",
+        eprint="1801.07455", archiveprefix="arXiv", primaryclass="cs.CV"),
     Citation(
         "mediapipe_facemesh2019", "misc",
         title="Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs",

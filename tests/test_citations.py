@@ -60,7 +60,10 @@ def test_nvfair_bibtex_is_rendered_from_its_fields():
         "  title = {Avatar Fingerprinting for Authorized Use of Synthetic Talking-Head Videos},\n"
         "  booktitle = {European Conference on Computer Vision (ECCV)},\n"
         "  pages = {209--228},\n"
-        "  year = {2024}\n"
+        "  year = {2024},\n"
+        "  eprint = {2305.03713},\n"
+        "  archivePrefix = {arXiv},\n"
+        "  primaryClass = {cs.CV}\n"
         "}")
 
 

@@ -133,7 +133,8 @@ def test_method_names_link_to_their_paper_and_code(tmp_path):
     from avbench.leaderboard.methods import code_path, paper_url
 
     assert paper_url("f5c2026") == "https://arxiv.org/abs/2604.23247"
-    assert paper_url("stgcn2018") == ""  # registered without a preprint id: no link
+    assert paper_url("stgcn2018") == "https://arxiv.org/abs/1801.07455"  # proceedings with a preprint
+    assert paper_url("fan2017") == ""  # registered without a preprint id: no link
     assert paper_url("Someone et al., 2025") == ""  # a third-party plugin's free text
     assert code_path("avbench_methods.f5c:F5CMethod") == "methods/f5c.py"
     assert code_path("somebody_else.model:Net") == "" and code_path(object()) == ""
@@ -145,7 +146,7 @@ def test_method_names_link_to_their_paper_and_code(tmp_path):
     readme = (tmp_path / "out" / "synthetic" / "README.md").read_text()
     assert ("| 1 | [f5c_featdiff](https://arxiv.org/abs/2604.23247) ([code](../../methods/f5c.py)) | "
             "measured |") in readme
-    assert "| 2 | stgcn ([code](../../methods/stgcn.py)) | measured |" in readme
+    assert "| 2 | [stgcn](https://arxiv.org/abs/1801.07455) ([code](../../methods/stgcn.py)) | measured |" in readme
     assert "| 3 | elsewhere_net | measured |" in readme
     html = (tmp_path / "out" / "synthetic" / "index.html").read_text()
     assert ('<a href="https://arxiv.org/abs/2604.23247" title="paper">f5c_featdiff</a> '

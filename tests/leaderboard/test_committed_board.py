@@ -42,15 +42,15 @@ def test_committed_boards_are_reproduced_by_publish(tmp_path):
     for name in ("README.md", "index.html"):
         (copy / name).write_text("stale\n")
 
-    # `avbench leaderboard publish --db leaderboards/results/results.sqlite --out leaderboards --include-quick`
-    publish(ResultsStore(copy / "results" / "results.sqlite"), copy, include_quick=True)
+    # `avbench leaderboard publish --db leaderboards/results/results.sqlite --out leaderboards`
+    publish(ResultsStore(copy / "results" / "results.sqlite"), copy)
 
     for dataset in ("synthetic", "nvfair"):
         for name in TEXT_FILES:
             fresh = (copy / dataset / name).read_text()
             assert fresh == (BOARDS / dataset / name).read_text(), (
                 f"leaderboards/{dataset}/{name} differs from a fresh publish: run "
-                "`avbench leaderboard publish --db leaderboards/results/results.sqlite --out leaderboards --include-quick`")
+                "`avbench leaderboard publish --db leaderboards/results/results.sqlite --out leaderboards`")
         committed = sorted(p.name for p in (BOARDS / dataset / "figures").glob("*.png"))
         assert committed == sorted(p.name for p in (copy / dataset / "figures").glob("*.png"))
         listed = json.loads((BOARDS / dataset / MARKER).read_text())["files"]
