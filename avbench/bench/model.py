@@ -1,6 +1,6 @@
 """Model throughput: training and inference clips/s on random input already on the device.
 
-This is model compute only, the same thing the issue's reference figure measures
+This is model compute only, the same thing the paper's reference training loop is measured on
 (random tensors on the GPU), so the model is isolated from data loading;
 :mod:`avbench.bench.pipeline` measures the loader.  Training goes through the same
 Lightning Fabric path as :func:`avbench.training.train_cell` (precision plugin,
