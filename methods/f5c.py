@@ -546,7 +546,29 @@ def knn_positions(x: Tensor, k: int, include_self: bool = False) -> Tensor:
         xn = F.normalize(x, dim=-1)
         sim = xn @ xn.transpose(1, 2)
         sim.diagonal(dim1=1, dim2=2).fill_(float("inf") if include_self else float("-inf"))
+        if sim.is_cuda and k <= MAX_K_BY_MAXIMA:
+            return top_k_by_maxima(sim, k)
         return sim.topk(k, dim=-1).indices
+
+
+MAX_K_BY_MAXIMA = 8
+
+
+def top_k_by_maxima(scores: Tensor, k: int) -> Tensor:
+    """``scores.topk(k, dim=-1).indices`` as k passes of arg-max-and-mask; overwrites ``scores``.
+
+    On a GPU, ``topk`` runs a radix selection per row: for the 2 M rows of 256 similarities of
+    one F5C training batch (B = 128, T = 64, 16 x 16 positions) it took 25 ms, 27 % of a compiled
+    step on an H200.  k arg-max passes are plain memory-bound reductions that torch.compile can
+    fuse.  On a CPU ``topk`` is the faster of the two (3x for k = 4), so it stays there.  The
+    indices come largest first, as ``topk``'s; tied scores may be ordered differently.
+    """
+    found = []
+    for _ in range(k):
+        best = scores.argmax(dim=-1, keepdim=True)
+        found.append(best)
+        scores.scatter_(-1, best, float("-inf"))
+    return torch.cat(found, dim=-1)
 
 
 def gather_positions(v: Tensor, idx: Tensor) -> Tensor:
@@ -903,6 +925,7 @@ __all__ = [
     "frame_differences",
     "gather_positions",
     "knn_positions",
+    "top_k_by_maxima",
     "neighbour_max",
     "step_batch_norm",
     "zscore_clips",

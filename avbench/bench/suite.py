@@ -13,7 +13,7 @@ from avbench.bench.model import ModelBench, infer_throughput, train_throughput
 from avbench.registry import Registry
 from avbench.specs import InputKind
 
-KINDS = ("train", "infer", "e2e", "pipeline", "landmarks", "latency", "scoring")
+KINDS = ("train", "infer", "reference", "e2e", "pipeline", "landmarks", "latency", "scoring")
 
 
 def build_for_bench(registry: Registry, name: str, landmark_points: int):
@@ -39,7 +39,20 @@ def model_records(registry: Registry, methods: list[str], kinds: list[str], prec
                 method = build_for_bench(registry, name, run.landmark_points)
                 fn = train_throughput if kind == "train" else infer_throughput
                 records.append(fn(method, name, run, device))
-    return records
+        if "reference" in kinds:
+            from avbench.bench.reference import (reference_infer_throughput, reference_train_throughput,
+                                                 supports_reference)
+
+            if not supports_reference(build_for_bench(registry, name, cfg.landmark_points)):
+                say(f"{name}: no reference loop (it needs a per-frame backbone and featdiff)")
+                continue
+            for kind, fn in (("train", reference_train_throughput), ("infer", reference_infer_throughput)):
+                if kind in kinds or not {"train", "infer"} & set(kinds):
+                    say(f"{name}: the reference's per-frame loop, {kind}, FP16")
+                    records.append(fn(build_for_bench(registry, name, cfg.landmark_points), name, cfg, device))
+    from avbench.bench.reference import add_ratios
+
+    return add_ratios(records)
 
 
 def write(records: list[dict], device: str, out_dir: Path, label: str = "") -> Path:
@@ -74,7 +87,7 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
     latency, scoring (each a dict of the benchmark's figures and settings)."""
     kinds = set(request.kinds)
     records: list[dict] = []
-    if {"train", "infer"} & kinds:
+    if {"train", "infer", "reference"} & kinds:
         records += model_records(registry, list(request.methods), list(request.kinds),
                                  list(request.precisions), request.model, request.device, say)
     if {"pipeline", "e2e"} & kinds:
@@ -143,9 +156,13 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
 def describe(record: dict) -> str:
     """One line saying what a record measured (the ``what`` column of ``avbench bench``)."""
     kind = record["benchmark"]
+    if kind.startswith("reference"):
+        return (f"{record['method']}: the reference's per-frame loop, FP16, B={record['batch']} "
+                f"T={record['clip_length']}")
     if kind.startswith(("model", "end_to_end")):
+        ratio = f", {record['vs_reference']:.1f}x the reference" if record.get("vs_reference") else ""
         return (f"{record.get('method', '')} {record.get('precision', '')} B={record.get('batch', '')} "
-                f"T={record.get('clip_length', '')}{' compiled' if record.get('compile') else ''}")
+                f"T={record.get('clip_length', '')}{' compiled' if record.get('compile') else ''}{ratio}")
     if kind == "data_pipeline":
         return (f"B={record.get('batch', '')} T={record.get('clip_length', '')}, "
                 f"{record['loader_workers']} loader threads")

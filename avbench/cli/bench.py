@@ -20,7 +20,7 @@ from avbench.progress import full_table
 @app.command()
 def bench(
     method: Annotated[str, typer.Option("--method", "-m", help="Method(s) for train/infer: a name, a comma-separated list or 'all'.")] = "f5c_featdiff",
-    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, e2e, pipeline, landmarks, latency, scoring.")] = "train,infer",
+    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, reference (the F5C paper's per-frame training loop, for the speed-up ratio), e2e, pipeline, landmarks, latency, scoring.")] = "train,infer,reference",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     precision: Annotated[str, typer.Option(help="Comma-separated: 32-true, 16-mixed, bf16-mixed.")] = "16-mixed",
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,

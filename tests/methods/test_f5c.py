@@ -23,6 +23,7 @@ from avbench_methods.f5c import (
     circular_conv,
     frame_differences,
     knn_positions,
+    top_k_by_maxima,
     zscore_clips,
 )
 
@@ -149,6 +150,23 @@ def test_knn_uses_cosine_similarity_and_excludes_or_leads_with_self():
     assert knn_positions(vecs, 2)[0].tolist() == [[1, 2], [0, 2], [1, 0], [2, 4], [3, 2]]
     assert knn_positions(vecs, 3, include_self=True)[0].tolist() == [
         [0, 1, 2], [1, 0, 2], [2, 1, 0], [3, 2, 4], [4, 3, 2]]
+
+
+def test_top_k_by_maxima_is_topk():
+    """The GPU's k-NN selection (k arg-max passes) gives topk's indices, largest first, with
+    self leading or never chosen as knn_positions sets it; it overwrites its input."""
+    torch.manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(8, 64, 16), dim=-1)
+    for fill, k in ((float("inf"), 4), (float("-inf"), 4), (float("inf"), 8)):
+        sim = x @ x.transpose(1, 2)
+        sim.diagonal(dim1=1, dim2=2).fill_(fill)
+        expected = sim.topk(k, dim=-1).indices
+        assert torch.equal(top_k_by_maxima(sim, k), expected)
+        assert bool((sim.topk(k, dim=-1).values == float("-inf")).all())  # the chosen were masked
+    ties = torch.ones(1, 5, 5)
+    ties.diagonal(dim1=1, dim2=2).fill_(float("-inf"))
+    chosen = top_k_by_maxima(ties, 4)
+    assert all(sorted(row) == sorted(set(range(5)) - {i}) for i, row in enumerate(chosen[0].tolist()))
 
 
 def test_knn_keeps_self_in_or_out_even_when_all_similarities_tie():
