@@ -61,16 +61,19 @@ def test_results_file_records_the_machine(tmp_path):
 
 
 def test_bench_command(run_cli, tmp_path):
-    r = run_cli("bench", "--device", "cpu", "--method", "f5c_featdiff", "--what", "train,scoring",
+    r = run_cli("bench", "--device", "cpu", "--method", "f5c_featdiff", "--what", "train,reference,scoring",
                 "--batch", "16", "--clip-length", "4", "--steps", "1", "--warmup", "0",
                 "--precision", "32-true", "--targets", "16", "--out", "out")
     assert r.returncode == 0, r.stderr
     files = list((tmp_path / "out").glob("bench-*.json"))
     assert len(files) == 1
     kinds = [x["benchmark"] for x in json.loads(files[0].read_text())["results"]]
-    assert kinds == ["model_train", "scoring"]
+    assert kinds == ["model_train", "reference_train", "scoring"]
+    assert "the reference's per-frame loop, FP16, B=16 T=4" in r.stdout
+    assert "x the reference" in r.stdout  # the ratio, measured in the same run
     r = run_cli("bench", "--device", "cpu", "--what", "trian")
-    assert r.returncode == 2 and "--what trian: choose from train, infer, e2e, pipeline, landmarks, latency, scoring" in r.stderr
+    assert r.returncode == 2 and ("--what trian: choose from train, infer, reference, e2e, pipeline, "
+                                  "landmarks, latency, scoring") in r.stderr
 
 
 def test_end_to_end_record_reads_real_batches():

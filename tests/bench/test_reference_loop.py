@@ -50,3 +50,30 @@ def test_reference_records_and_the_ratio():
     [ours_with_ratio, *_] = add_ratios([ours, ref_train, ref_infer])
     assert ours_with_ratio["vs_reference"] == pytest.approx(ours["clips_per_s"] / ref_train["clips_per_s"])
     assert "vs_reference" not in ref_train
+
+
+@pytest.mark.gpu
+def test_the_optimised_model_embeds_as_the_plain_one_on_the_gpu(monkeypatch):
+    """On a GPU the k-NN selection takes k arg-max passes instead of topk (the same indices), and
+    torch.compile fuses the rest: the embeddings stay those of the plain model, to FP32 rounding."""
+    import avbench_methods.f5c as f5c
+    from avbench.training import compile_submodules
+
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    method = build_for_bench(load_registry(), "f5c_featdiff", 478).cuda().eval()
+    clips = torch.rand(16, 64, 1, 128, 128, device="cuda")
+    with torch.no_grad():
+        fast = method.embed(clips)
+        monkeypatch.setattr(f5c, "MAX_K_BY_MAXIMA", 0)  # topk, the plain path
+        plain = method.embed(clips)
+        torch.testing.assert_close(fast, plain, rtol=0, atol=1e-6)
+        monkeypatch.undo()
+        compile_submodules(method)
+        compiled = method.embed(clips)
+    torch.testing.assert_close(compiled, plain, rtol=1e-4, atol=1e-4)
+    # the reference's per-frame loop, the baseline of the speed-up ratio, agrees as well
+    plain_copy = build_for_bench(load_registry(), "f5c_featdiff", 478).cuda().eval()
+    plain_copy.load_state_dict({k.replace("_orig_mod.", ""): v for k, v in method.state_dict().items()})
+    with torch.no_grad():
+        torch.testing.assert_close(reference_embed(plain_copy, clips), plain, rtol=1e-4, atol=1e-4)
