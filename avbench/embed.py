@@ -44,10 +44,21 @@ def exact_fp32(device_type: str):
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
+CPU_BATCH = 16
+
+
 @torch.no_grad()
 def embed_videos(method, source: ClipSource, labels: list, clip_length: int, fabric,
                  batch_size: int = 32) -> np.ndarray:
-    """(len(labels), D) float32, deterministic (centre crops or whole videos, eval mode)."""
+    """(len(labels), D) float32, deterministic (centre crops or whole videos, eval mode).
+
+    On a CPU at most :data:`CPU_BATCH` clips go through the model at once, whatever
+    ``batch_size`` asks (runs pass their training batch): F5C's activations for 128 clips of 64
+    frames took 9.4 GB there, more than many laptops have; 16 clips use an eighth of that and
+    embed as fast, since a CPU gains nothing from a larger batch.
+    """
+    if torch.device(getattr(fabric, "device", "cpu")).type == "cpu":
+        batch_size = min(batch_size, CPU_BATCH)
     was_training = method.training
     method.eval()
     dtype = next(method.parameters()).dtype  # FP64 runs hold FP64 weights; mixed precision FP32 ones

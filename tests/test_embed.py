@@ -128,3 +128,24 @@ def test_embeddings_are_exact_fp32_even_inside_an_autocast_context():
         rounded = method.embed(torch.from_numpy(np.stack([a[2:10] for a in arrays.values()]))).float()
     assert inside.dtype == np.float32 and np.array_equal(plain, inside)
     assert not np.allclose(rounded.detach().numpy(), plain, atol=1e-4)  # what autocast would give
+
+
+def test_a_cpu_embeds_at_most_16_clips_at_a_time_whatever_the_batch_asked():
+    """Runs pass their training batch (128 in the standard profile); on a CPU that held 9.4 GB
+    of F5C activations, so embedding caps it: same embeddings, a fraction of the memory."""
+    from avbench.embed import CPU_BATCH, embed_videos
+
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def embed(self, clips):
+            seen.append(clips.shape[0])
+            return torch.nn.functional.normalize(clips.flatten(1)[:, :4] + 1, dim=1)
+
+    frames = {f"v{i}": np.full((8, 128, 128), i, np.uint8) for i in range(40)}
+    emb = embed_videos(Recorder(), ClipSource(frames, InputKind.FRAMES), list(frames), 4, CpuFabric(), batch_size=128)
+    assert CPU_BATCH == 16 and seen == [16, 16, 8] and emb.shape == (40, 4)
