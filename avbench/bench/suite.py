@@ -13,7 +13,7 @@ from avbench.bench.model import ModelBench, infer_throughput, train_throughput
 from avbench.registry import Registry
 from avbench.specs import InputKind
 
-KINDS = ("train", "infer", "reference", "e2e", "pipeline", "landmarks", "latency", "scoring")
+KINDS = ("train", "infer", "reference", "profile", "e2e", "pipeline", "landmarks", "latency", "scoring")
 
 
 def build_for_bench(registry: Registry, name: str, landmark_points: int):
@@ -80,6 +80,7 @@ class BenchRequest:
     videos: int = 48                    # landmarks: test videos to extract from
     targets: tuple[int, ...] = (16, 64, 256, 1024)  # scoring: test-set sizes
     devices: int = 1                    # e2e: data-parallel processes
+    out_dir: Path = Path("bench-results")  # profile: kernel tables and traces go here
 
 
 def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], None]) -> list[dict]:
@@ -90,6 +91,15 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
     if {"train", "infer", "reference"} & kinds:
         records += model_records(registry, list(request.methods), list(request.kinds),
                                  list(request.precisions), request.model, request.device, say)
+    if "profile" in kinds:
+        from avbench.bench.profile import profile_training
+
+        for m in request.methods:
+            for p in request.precisions:
+                say(f"{m}: profiling {request.model.steps} training steps, {p}")
+                records.append(profile_training(build_for_bench(registry, m, request.model.landmark_points), m,
+                                                dataclasses.replace(request.model, precision=p),
+                                                request.device, request.out_dir))
     if {"pipeline", "e2e"} & kinds:
         from avbench.data.frame_cache import FrameCache
         from avbench.data.loader import ClipSource
@@ -156,6 +166,11 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
 def describe(record: dict) -> str:
     """One line saying what a record measured (the ``what`` column of ``avbench bench``)."""
     kind = record["benchmark"]
+    if kind == "profile":
+        top = record["top"][0] if record["top"] else None
+        first = f"; first: {top['name'][:60]} {top['share']:.0%}" if top else ""
+        return (f"{record['method']} {record['precision']}{' compiled' if record['compile'] else ''}: "
+                f"{record['self_time_ms_per_step']:.1f} ms of kernels per step{first} ({record['table']})")
     if kind.startswith("reference"):
         return (f"{record['method']}: the reference's per-frame loop, FP16, B={record['batch']} "
                 f"T={record['clip_length']}")

@@ -20,7 +20,7 @@ from avbench.progress import full_table
 @app.command()
 def bench(
     method: Annotated[str, typer.Option("--method", "-m", help="Method(s) for train/infer: a name, a comma-separated list or 'all'.")] = "f5c_featdiff",
-    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, reference (the F5C paper's per-frame training loop, for the speed-up ratio), e2e, pipeline, landmarks, latency, scoring.")] = "train,infer,reference",
+    what: Annotated[str, typer.Option(help="Comma-separated: train, infer, reference (the F5C paper's per-frame training loop, for the speed-up ratio), profile (torch.profiler kernel table and trace of training steps), e2e, pipeline, landmarks, latency, scoring.")] = "train,infer,reference",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     precision: Annotated[str, typer.Option(help="Comma-separated: 32-true, 16-mixed, bf16-mixed.")] = "16-mixed",
     compile_: Annotated[bool, typer.Option("--compile", help="torch.compile the model.")] = False,
@@ -61,7 +61,8 @@ def bench(
         precisions=tuple(names(precision, ["32-true", "16-mixed", "bf16-mixed"], "--precision")),
         model=ModelBench(batch=batch, clip_length=clip_length, steps=steps, warmup=warmup, compile=compile_),
         device=resolve_device(device), data=data, extractors=tuple(extractors), videos=videos,
-        targets=tuple(int(x) for x in targets.split(",")) if "scoring" in kinds else (), devices=devices)
+        targets=tuple(int(x) for x in targets.split(",")) if "scoring" in kinds else (), devices=devices,
+        out_dir=out_dir)
     records = run_suite(reg, request, lambda msg: err.print(msg, highlight=False))
     if process_rank() != 0:
         return

@@ -72,8 +72,8 @@ def test_bench_command(run_cli, tmp_path):
     assert "the reference's per-frame loop, FP16, B=16 T=4" in r.stdout
     assert "x the reference" in r.stdout  # the ratio, measured in the same run
     r = run_cli("bench", "--device", "cpu", "--what", "trian")
-    assert r.returncode == 2 and ("--what trian: choose from train, infer, reference, e2e, pipeline, "
-                                  "landmarks, latency, scoring") in r.stderr
+    assert r.returncode == 2 and ("--what trian: choose from train, infer, reference, profile, e2e, "
+                                  "pipeline, landmarks, latency, scoring") in r.stderr
 
 
 def test_end_to_end_record_reads_real_batches():
@@ -125,3 +125,18 @@ def test_landmark_extraction_record(tmp_path):
     assert rec["failure_rate"] == pytest.approx(9 / 36)  # FakeExtractor: every 4th frame has no face
     assert rec["frames_per_s"] > 0 and rec["frames_per_s_per_worker"] > 0
     assert not list(tmp_path.glob("landmarks*"))  # a temporary cache, never the dataset folder
+
+
+def test_profile_writes_the_kernel_table_and_ranks_the_top_entries(run_cli, tmp_path):
+    r = run_cli("bench", "--device", "cpu", "--method", "f5c_featdiff", "--what", "profile",
+                "--batch", "8", "--clip-length", "4", "--steps", "2", "--warmup", "1",
+                "--precision", "32-true", "--out", "out")
+    assert r.returncode == 0, r.stderr
+    [record] = json.loads(next((tmp_path / "out").glob("bench-*.json")).read_text())["results"]
+    assert record["benchmark"] == "profile" and record["steps"] == 2
+    table = tmp_path / "out" / "profile-f5c_featdiff-32-true.txt"
+    assert record["table"] == str(table.relative_to(tmp_path)) and "Self CPU" in table.read_text()
+    assert (tmp_path / "out" / "profile-f5c_featdiff-32-true.trace.json").stat().st_size > 0
+    shares = [e["share"] for e in record["top"]]
+    assert 0 < len(shares) <= 25 and shares == sorted(shares, reverse=True) and sum(shares) <= 1 + 1e-9
+    assert "ms of kernels per step; first: " in " ".join(r.stdout.split())

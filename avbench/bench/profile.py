@@ -1,0 +1,64 @@
+"""Where a training step's time goes: torch.profiler over a few steps, kernels ranked by GPU time.
+
+Measure before optimising: this runs the same Fabric training step as :mod:`avbench.bench.model`
+(compiled if asked), then profiles ``steps`` more of them and keeps the kernel table (as text,
+the way torch.profiler prints it), a Chrome trace to open in Perfetto, and the top kernels by
+self device time (self CPU time on a CPU) in the record, each with its share of the total and
+its time per step.  Operators and the kernels they launch are both listed by torch.profiler; the
+shares are of the total self time of all entries, so an operator and its kernel may both appear.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from avbench.bench.model import ModelBench, random_input
+from avbench.training import compile_submodules, make_fabric, train_step
+
+TOP = 25
+
+
+def profile_training(method, method_name: str, cfg: ModelBench, device: str, out_dir: Path) -> dict:
+    """Profile ``cfg.steps`` training steps after ``cfg.warmup`` untimed ones; writes
+    ``profile-<method>-<precision>[-compiled].txt`` and ``.trace.json`` into ``out_dir``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.backends.cudnn.benchmark = True
+    fabric = make_fabric(device, cfg.precision)
+    optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
+    model, optimizer = fabric.setup(method, optimizer)
+    model.mark_forward_method("loss")
+    model.train()
+    if cfg.compile:
+        compile_submodules(method)
+    clips, drivers, targets = random_input(method, cfg.batch, cfg.clip_length, fabric.device,
+                                           cfg.landmark_points)
+    for _ in range(max(cfg.warmup, 1)):
+        train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    cuda = device.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(cfg.steps):
+            train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+        if cuda:
+            torch.cuda.synchronize()
+    events = prof.key_averages()
+    self_time = (lambda e: e.self_device_time_total) if cuda else (lambda e: e.self_cpu_time_total)
+    total = sum(self_time(e) for e in events) or 1
+    top = sorted(events, key=self_time, reverse=True)[:TOP]
+    stem = f"profile-{method_name}-{cfg.precision}{'-compiled' if cfg.compile else ''}"
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sort_by = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    (out_dir / f"{stem}.txt").write_text(events.table(sort_by=sort_by, row_limit=TOP,
+                                                      max_name_column_width=100) + "\n")
+    prof.export_chrome_trace(str(out_dir / f"{stem}.trace.json"))
+    return {
+        "benchmark": "profile", "method": method_name, "device": device, "precision": cfg.precision,
+        "compile": cfg.compile, "batch": cfg.batch, "clip_length": cfg.clip_length, "steps": cfg.steps,
+        "self_time_ms_per_step": total / 1000 / cfg.steps, "table": str(out_dir / f"{stem}.txt"),
+        "top": [{"name": e.key, "ms_per_step": self_time(e) / 1000 / cfg.steps,
+                 "share": self_time(e) / total, "calls_per_step": e.count / cfg.steps} for e in top],
+    }
