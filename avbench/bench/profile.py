@@ -4,8 +4,9 @@ Measure before optimising: this runs the same Fabric training step as :mod:`avbe
 (compiled if asked), then profiles ``steps`` more of them and keeps the kernel table (as text,
 the way torch.profiler prints it), a Chrome trace to open in Perfetto, and the top kernels by
 self device time (self CPU time on a CPU) in the record, each with its share of the total and
-its time per step.  Operators and the kernels they launch are both listed by torch.profiler; the
-shares are of the total self time of all entries, so an operator and its kernel may both appear.
+its time per step.  On a GPU the ranking holds the kernels only (torch.profiler also lists each
+operator with its kernels' time as its own, which would count every kernel twice), so the shares
+add up to the GPU's busy time; on a CPU it holds the operators' self CPU time.
 """
 
 from __future__ import annotations
@@ -45,9 +46,15 @@ def profile_training(method, method_name: str, cfg: ModelBench, device: str, out
         if cuda:
             torch.cuda.synchronize()
     events = prof.key_averages()
-    self_time = (lambda e: e.self_device_time_total) if cuda else (lambda e: e.self_cpu_time_total)
-    total = sum(self_time(e) for e in events) or 1
-    top = sorted(events, key=self_time, reverse=True)[:TOP]
+    if cuda:  # the kernels themselves: an operator's self device time repeats its kernels'
+        from torch.autograd import DeviceType
+
+        ranked, self_time = ([e for e in events if e.device_type == DeviceType.CUDA],
+                             lambda e: e.self_device_time_total)
+    else:
+        ranked, self_time = list(events), (lambda e: e.self_cpu_time_total)
+    total = sum(self_time(e) for e in ranked) or 1
+    top = sorted(ranked, key=self_time, reverse=True)[:TOP]
     stem = f"profile-{method_name}-{cfg.precision}{'-compiled' if cfg.compile else ''}"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +65,8 @@ def profile_training(method, method_name: str, cfg: ModelBench, device: str, out
     return {
         "benchmark": "profile", "method": method_name, "device": device, "precision": cfg.precision,
         "compile": cfg.compile, "batch": cfg.batch, "clip_length": cfg.clip_length, "steps": cfg.steps,
-        "self_time_ms_per_step": total / 1000 / cfg.steps, "table": str(out_dir / f"{stem}.txt"),
+        "self_time_ms_per_step": total / 1000 / cfg.steps,  # GPU: kernel time; CPU: operator time
+        "table": str(out_dir / f"{stem}.txt"),
         "top": [{"name": e.key, "ms_per_step": self_time(e) / 1000 / cfg.steps,
                  "share": self_time(e) / total, "calls_per_step": e.count / cfg.steps} for e in top],
     }

@@ -170,7 +170,8 @@ def describe(record: dict) -> str:
         top = record["top"][0] if record["top"] else None
         first = f"; first: {top['name'][:60]} {top['share']:.0%}" if top else ""
         return (f"{record['method']} {record['precision']}{' compiled' if record['compile'] else ''}: "
-                f"{record['self_time_ms_per_step']:.1f} ms of kernels per step{first} ({record['table']})")
+                f"{record['self_time_ms_per_step']:.1f} ms of {'kernels' if record['device'].startswith('cuda') else 'operators'} "
+                f"per step{first} ({record['table']})")
     if kind.startswith("reference"):
         return (f"{record['method']}: the reference's per-frame loop, FP16, B={record['batch']} "
                 f"T={record['clip_length']}")

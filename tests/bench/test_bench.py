@@ -139,4 +139,4 @@ def test_profile_writes_the_kernel_table_and_ranks_the_top_entries(run_cli, tmp_
     assert (tmp_path / "out" / "profile-f5c_featdiff-32-true.trace.json").stat().st_size > 0
     shares = [e["share"] for e in record["top"]]
     assert 0 < len(shares) <= 25 and shares == sorted(shares, reverse=True) and sum(shares) <= 1 + 1e-9
-    assert "ms of kernels per step; first: " in " ".join(r.stdout.split())
+    assert "ms of operators per step; first: " in " ".join(r.stdout.split())
