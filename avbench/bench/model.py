@@ -95,10 +95,12 @@ def throughput_record(kind: str, method_name: str, cfg: ModelBench, device: str,
     }
 
 
-def train_throughput(method, method_name: str, cfg: ModelBench, device: str) -> dict:
-    """Training clips/s: forward, loss, backward, gradient clipping and AdamW step per batch."""
+def training_step_on_random_input(method, cfg: ModelBench, device: str):
+    """The training step every model benchmark times or profiles: the method set up through
+    Fabric as :func:`avbench.training.train_cell` sets it up (precision plugin, AdamW, ``loss``
+    as a forward method, train mode) and a zero-argument function running one step on a fixed
+    random batch of the method's input kind.  Not compiled: callers count FLOPs first."""
     torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
-    _memory_reset(device)
     fabric = make_fabric(device, cfg.precision)
     optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
     model, optimizer = fabric.setup(method, optimizer)
@@ -109,6 +111,14 @@ def train_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     def step() -> None:
         train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+
+    return step
+
+
+def train_throughput(method, method_name: str, cfg: ModelBench, device: str) -> dict:
+    """Training clips/s: forward, loss, backward, gradient clipping and AdamW step per batch."""
+    _memory_reset(device)
+    step = training_step_on_random_input(method, cfg, device)
 
     flops = _flops(step)  # eager, before compiling: the counter does not see inside compiled graphs
     if cfg.compile:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from avbench.bench.model import ModelBench, random_input
-from avbench.training import compile_submodules, make_fabric, train_step
+from avbench.bench.model import ModelBench, training_step_on_random_input
+from avbench.training import compile_submodules
 
 TOP = 25
 
@@ -26,23 +26,16 @@ def profile_training(method, method_name: str, cfg: ModelBench, device: str, out
     ``profile-<method>-<precision>[-compiled].txt`` and ``.trace.json`` into ``out_dir``."""
     from torch.profiler import ProfilerActivity, profile
 
-    torch.backends.cudnn.benchmark = True
-    fabric = make_fabric(device, cfg.precision)
-    optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
-    model, optimizer = fabric.setup(method, optimizer)
-    model.mark_forward_method("loss")
-    model.train()
+    step = training_step_on_random_input(method, cfg, device)
     if cfg.compile:
         compile_submodules(method)
-    clips, drivers, targets = random_input(method, cfg.batch, cfg.clip_length, fabric.device,
-                                           cfg.landmark_points)
     for _ in range(max(cfg.warmup, 1)):
-        train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+        step()
     cuda = device.startswith("cuda")
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
         for _ in range(cfg.steps):
-            train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+            step()
         if cuda:
             torch.cuda.synchronize()
     events = prof.key_averages()
