@@ -11,6 +11,7 @@ hyper-parameters live in its ``Config``; these are the ones avbench's training l
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from avbench.errors import UsageError
@@ -90,6 +91,31 @@ PROFILES: dict[str, TrainingConfig] = {
 AUTO = "auto"  # standard on a GPU, quick on a CPU
 # Schedules too short for a frame model to converge: their results demonstrate the pipeline only.
 SHORT_PROFILES = ("quick", "smoke")
+
+
+#: How ``--devices N`` shares the work: ``strong`` splits the profile's global batch over the
+#: N processes (the same training as one process); ``weak`` gives every process the profile's
+#: batch (a global batch N times larger: another training, with its own run key).
+SCALINGS = ("strong", "weak")
+
+
+def weak_scaled(cfg: TrainingConfig, processes: int) -> TrainingConfig:
+    """``cfg`` for ``processes`` data-parallel processes that each train on ``cfg``'s batch.
+
+    The global batch grows N-fold by drawing N times as many drivers (``identities_per_batch``
+    x N, ``videos_per_identity`` kept), so every batch keeps the paper's 8 videos per driver
+    and the supervised contrastive loss its positives per anchor.  The learning rate follows
+    the square-root rule for adaptive optimisers (lr x sqrt(N): Malladi et al., "On the SDEs
+    and Scaling Rules for Adaptive Gradient Algorithms", NeurIPS 2022; the linear rule of
+    Goyal et al. 2017 is derived for SGD and overshoots with Adam-type updates).  The number
+    of optimiser steps, the warm-up and the cosine schedule stay: a weakly scaled training
+    sees N times more clips in the same steps.  ``--train`` overrides apply after this, so
+    ``--train lr=...`` sets the final learning rate.
+    """
+    if processes < 1:
+        raise UsageError(f"--devices {processes}: give at least 1")
+    return dataclasses.replace(cfg, identities_per_batch=cfg.identities_per_batch * processes,
+                               lr=cfg.lr * math.sqrt(processes))
 
 
 def profile_names() -> list[str]:

@@ -73,8 +73,24 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+LOADER_THREADS_VARIABLE = "AVBENCH_LOADER_THREADS"
+
+
 def loader_workers() -> int:
-    """Loader threads for GPU training: enough to outpace the model, few enough to leave cores."""
+    """Loader threads for GPU training: enough to outpace the model, few enough to leave cores
+    (at most 8, one core left to the training's own thread).  ``AVBENCH_LOADER_THREADS=N`` sets
+    the count for a machine whose best one ``avbench bench --what e2e --loader-threads ...``
+    found."""
+    given = os.environ.get(LOADER_THREADS_VARIABLE)
+    if given:
+        try:
+            count = int(given)
+        except ValueError:
+            raise TrainingError(f"{LOADER_THREADS_VARIABLE}={given!r}: give a whole number of loader "
+                                "threads (e.g. 8), or unset it") from None
+        if count < 0:
+            raise TrainingError(f"{LOADER_THREADS_VARIABLE}={given}: give 0 or more loader threads")
+        return count
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
@@ -89,11 +105,18 @@ def make_fabric(device: str, precision: str, devices: int = 1):
                   precision=precision)
 
 
-def compile_submodules(method) -> None:
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def compile_submodules(method, mode: str = "default") -> None:
     """torch.compile each top-level submodule in place (``Module.compile``): the method's own
-    ``loss``/``embed`` stay plain methods, as Fabric's ``mark_forward_method`` requires."""
+    ``loss``/``embed`` stay plain methods, as Fabric's ``mark_forward_method`` requires.
+    ``mode`` is torch.compile's (``reduce-overhead`` adds CUDA graphs: ``avbench bench
+    --compile-mode`` measures the modes)."""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"compile mode {mode!r}: choose one of {', '.join(COMPILE_MODES)}")
     for child in method.children():
-        child.compile()
+        child.compile(mode=None if mode == "default" else mode)
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,82 @@ def test_a_finished_process_of_a_group_leaves_with_its_output_flushed_and_exit_c
                        env={**os.environ, "PORT": str(_free_port())}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout == "stored, printed before leaving\n"
+
+
+@pytest.fixture(scope="module")
+def seven_drivers(tmp_path_factory):
+    """A 12-identity synthetic dataset with 7 training drivers: room for a batch twice the smoke
+    profile's 2 drivers."""
+    from avbench.synth.dataset import SynthConfig, synthesize
+
+    path = tmp_path_factory.mktemp("seven-drivers") / "data"
+    synthesize(SynthConfig(identities=12, self_per_generator=2, cross_per_generator=2,
+                           min_frames=20, max_frames=24), path, workers=1)
+    return path
+
+
+def test_weak_scaling_gives_each_process_the_profiles_batch_and_the_square_root_learning_rate(seven_drivers):
+    import math
+
+    from avbench.config import get_profile
+    from avbench.registry import load_registry
+    from avbench.runner import RunRequest, plan_run
+
+    smoke = get_profile("smoke")
+    request = RunRequest(method="f5c_featdiff", protocol="overall", device="cpu", profile="smoke",
+                         data=f"synthetic:{seven_drivers}", devices=2, scaling="weak")
+    plan = plan_run(load_registry(), request)
+    assert plan.training.identities_per_batch == 2 * smoke.identities_per_batch
+    assert plan.training.videos_per_identity == smoke.videos_per_identity
+    assert plan.training.batch_size == 2 * smoke.batch_size
+    assert plan.training.lr == pytest.approx(smoke.lr * math.sqrt(2))
+    assert plan.training.steps_per_epoch == smoke.steps_per_epoch  # the same steps, N x the clips
+    assert request.command_args()[-2:] == ["--scaling", "weak"]
+    strong = plan_run(load_registry(), RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                                   profile="smoke", data=f"synthetic:{seven_drivers}",
+                                                   devices=2))
+    assert strong.training == smoke and "--scaling" not in strong.request.command_args()
+    # --train applies after the scaling: it sets the final value.
+    pinned = plan_run(load_registry(), RunRequest(
+        method="f5c_featdiff", protocol="overall", device="cpu", profile="smoke",
+        data=f"synthetic:{seven_drivers}", devices=2, scaling="weak", training_overrides={"lr": 0.01}))
+    assert pinned.training.lr == 0.01 and pinned.training.identities_per_batch == 4
+
+
+def test_weak_scaling_past_the_training_drivers_is_refused_before_training(seven_drivers):
+    from avbench.errors import UsageError
+    from avbench.registry import load_registry
+    from avbench.runner import RunRequest, plan_run
+
+    with pytest.raises(UsageError, match=r"--devices 8: a batch of cell 'all' asks for 16 drivers "
+                                         r"\(--scaling weak .*\), but synthetic at .* has \d training drivers"):
+        plan_run(load_registry(), RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                             profile="smoke", data=f"synthetic:{seven_drivers}",
+                                             devices=8, scaling="weak"))
+    with pytest.raises(UsageError, match="--scaling 'wide': choose one of strong, weak"):
+        plan_run(load_registry(), RunRequest(method="f5c_featdiff", protocol="overall", device="cpu",
+                                             profile="smoke", data=f"synthetic:{seven_drivers}",
+                                             scaling="wide"))
+
+
+@pytest.mark.slow
+def test_cli_weak_scaling_on_2_processes_trains_like_one_process_on_the_doubled_batch(
+        run_cli, seven_drivers, tmp_path):
+    """Weak scaling is data-parallel training of the larger batch: 2 processes with 4 clips each
+    store the scores of 1 process on the 8-clip batch with the scaled learning rate."""
+    import math
+
+    common = ["run", "--method", "f5c_featdiff", "--protocol", "overall", "--profile", "smoke",
+              "--device", "cpu", "--data", f"synthetic:{seven_drivers}", "--precision", "64-true",
+              "--set", "dropout=0"]
+    weak = tmp_path / "weak" / "results.sqlite"
+    r = run_cli(*common, "--devices", "2", "--scaling", "weak", "--db", str(weak))
+    assert r.returncode == 0, r.stderr[-3000:]
+    one = tmp_path / "one" / "results.sqlite"
+    r = run_cli(*common, "--train", "identities_per_batch=4", "--train", f"lr={1e-3 * math.sqrt(2)!r}",
+                "--db", str(one))
+    assert r.returncode == 0, r.stderr[-3000:]
+    (two, env2), (single, _) = _scores_and_env(weak), _scores_and_env(one)
+    assert env2["devices"] == 2
+    assert list(two["a_path"]) == list(single["a_path"]) and len(two) > 50
+    assert (two["score"] - single["score"]).abs().max() < 1e-6

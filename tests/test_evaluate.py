@@ -117,3 +117,16 @@ def test_a_row_whose_model_was_not_shipped_says_how_to_train_it_again(trained, t
     message = str(err.value)
     assert f"--run {copy.id} in {shipped.path}: its model {row.checkpoint} is not in this results folder" in message
     assert f"`{row.environment['command']} --cell all --force`" in message
+
+
+def test_a_trained_row_records_how_long_its_evaluation_took(trained):
+    from avbench.runner import cell_timing_line
+
+    _, _, row, _ = trained
+    env = row.environment
+    assert env["evaluation_s"] >= 0 and env["test_videos"] == row.metrics["data"]["test_videos"] > 0
+    line = cell_timing_line("all", 90.0, [{"evaluation_s": 10.0, "test_videos": 552},
+                                          {"evaluation_s": 0.0, "test_videos": 100}])
+    assert line == ("cell all: trained in 90.0 s; 2 test groups (652 videos) embedded and scored in "
+                    "10.0 s (10.0% of the cell)")
+    assert cell_timing_line("all", None, [env]).startswith("cell all: model reused; 1 test group (")

@@ -37,7 +37,7 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
     model.mark_forward_method("loss")
     model.train()
     if cfg.compile:
-        compile_submodules(method)
+        compile_submodules(method, cfg.compile_mode)
     rng = np.random.default_rng(seed)
     draw = balanced_batches(train, max(2, cfg.batch // 8), min(8, cfg.batch), rng)
     driver_of = label_ids(train, "driver")

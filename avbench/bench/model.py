@@ -31,6 +31,7 @@ class ModelBench:
     warmup: int = 5  # untimed steps first (cuDNN autotuning, compilation, allocator)
     precision: str = "16-mixed"  # 32-true | 16-mixed | bf16-mixed
     compile: bool = False  # torch.compile the method's loss / embed
+    compile_mode: str = "default"  # torch.compile's mode (reduce-overhead: CUDA graphs)
     landmark_points: int = 478  # landmark methods: MediaPipe's mesh
 
 
@@ -122,7 +123,7 @@ def train_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     flops = _flops(step)  # eager, before compiling: the counter does not see inside compiled graphs
     if cfg.compile:
-        compile_submodules(method)
+        compile_submodules(method, cfg.compile_mode)
     seconds = _timed(step, cfg.steps, cfg.warmup, device)
     return throughput_record("train", method_name, cfg, device, seconds, flops)
 
@@ -144,6 +145,6 @@ def infer_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     flops = _flops(step)
     if cfg.compile:
-        compile_submodules(method)
+        compile_submodules(method, cfg.compile_mode)
     seconds = _timed(step, cfg.steps, cfg.warmup, device)
     return throughput_record("infer", method_name, cfg, device, seconds, flops)

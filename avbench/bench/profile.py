@@ -28,7 +28,7 @@ def profile_training(method, method_name: str, cfg: ModelBench, device: str, out
 
     step = training_step_on_random_input(method, cfg, device)
     if cfg.compile:
-        compile_submodules(method)
+        compile_submodules(method, cfg.compile_mode)
     for _ in range(max(cfg.warmup, 1)):
         step()
     cuda = device.startswith("cuda")
@@ -57,7 +57,7 @@ def profile_training(method, method_name: str, cfg: ModelBench, device: str, out
     prof.export_chrome_trace(str(out_dir / f"{stem}.trace.json"))
     return {
         "benchmark": "profile", "method": method_name, "device": device, "precision": cfg.precision,
-        "compile": cfg.compile, "batch": cfg.batch, "clip_length": cfg.clip_length, "steps": cfg.steps,
+        "compile": cfg.compile, "compile_mode": cfg.compile_mode, "batch": cfg.batch, "clip_length": cfg.clip_length, "steps": cfg.steps,
         "self_time_ms_per_step": total / 1000 / cfg.steps,  # GPU: kernel time; CPU: operator time
         "table": str(out_dir / f"{stem}.txt"),
         "top": [{"name": e.key, "ms_per_step": self_time(e) / 1000 / cfg.steps,

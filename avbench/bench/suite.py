@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +81,8 @@ class BenchRequest:
     videos: int = 48                    # landmarks: test videos to extract from
     targets: tuple[int, ...] = (16, 64, 256, 1024)  # scoring: test-set sizes
     devices: int = 1                    # e2e: data-parallel processes
+    scaling: str = "strong"             # e2e: strong splits the batch over them, weak gives each one the batch
+    loader_threads: tuple[int, ...] = ()  # pipeline, e2e: thread counts to measure (default: training's)
     out_dir: Path = Path("bench-results")  # profile: kernel tables and traces go here
 
 
@@ -114,7 +117,7 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
         if "pipeline" in kinds:
             from avbench.bench.pipeline import pipeline_throughput
 
-            for workers in (0, loader_workers()):
+            for workers in request.loader_threads or (0, loader_workers()):
                 records.append(pipeline_throughput(source, train, request.device,
                                                    clip_length=request.model.clip_length,
                                                    batch_drivers=max(1, request.model.batch // 8),
@@ -122,13 +125,16 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
         if "e2e" in kinds:
             from avbench.bench.end_to_end import end_to_end_throughput
 
-            for m in request.methods:
-                for p in request.precisions:
-                    say(f"{m}: end to end, {p}")
-                    records.append(end_to_end_throughput(
-                        build_for_bench(registry, m, 478), m, source, train,
-                        dataclasses.replace(request.model, precision=p), request.device,
-                        workers=loader_workers(), devices=request.devices))
+            per_process = request.devices if request.scaling == "weak" else 1
+            for m, p, workers in itertools.product(request.methods, request.precisions,
+                                                   request.loader_threads or (loader_workers(),)):
+                say(f"{m}: end to end, {p}, {workers} loader threads")
+                record = end_to_end_throughput(
+                    build_for_bench(registry, m, 478), m, source, train,
+                    dataclasses.replace(request.model, precision=p, batch=request.model.batch * per_process),
+                    request.device, workers=workers, devices=request.devices)
+                record.update(scaling=request.scaling, batch_per_device=record["batch"] // request.devices)
+                records.append(record)
     if {"landmarks", "latency"} & kinds:
         from avbench.data.spec import open_dataset
 
@@ -163,13 +169,21 @@ def run_suite(registry: Registry, request: BenchRequest, say: Callable[[str], No
     return records
 
 
+def compiled(record: dict) -> str:
+    """`` compiled`` (or `` compiled (reduce-overhead)``) for a compiled measurement, else ''."""
+    if not record.get("compile"):
+        return ""
+    mode = record.get("compile_mode") or "default"
+    return " compiled" if mode == "default" else f" compiled ({mode})"
+
+
 def describe(record: dict) -> str:
     """One line saying what a record measured (the ``what`` column of ``avbench bench``)."""
     kind = record["benchmark"]
     if kind == "profile":
         top = record["top"][0] if record["top"] else None
         first = f"; first: {top['name'][:60]} {top['share']:.0%}" if top else ""
-        return (f"{record['method']} {record['precision']}{' compiled' if record['compile'] else ''}: "
+        return (f"{record['method']} {record['precision']}{compiled(record)}: "
                 f"{record['self_time_ms_per_step']:.1f} ms of {'kernels' if record['device'].startswith('cuda') else 'operators'} "
                 f"per step{first} ({record['table']})")
     if kind.startswith("reference"):
@@ -177,8 +191,10 @@ def describe(record: dict) -> str:
                 f"T={record['clip_length']}")
     if kind.startswith(("model", "end_to_end")):
         ratio = f", {record['vs_reference']:.1f}x the reference" if record.get("vs_reference") else ""
+        spread = (f" on {record['devices']} processes ({record.get('scaling', 'strong')} scaling, "
+                  f"{record.get('batch_per_device')} clips each)" if (record.get("devices") or 1) > 1 else "")
         return (f"{record.get('method', '')} {record.get('precision', '')} B={record.get('batch', '')} "
-                f"T={record.get('clip_length', '')}{' compiled' if record.get('compile') else ''}{ratio}")
+                f"T={record.get('clip_length', '')}{compiled(record)}{ratio}{spread}")
     if kind == "data_pipeline":
         return (f"B={record.get('batch', '')} T={record.get('clip_length', '')}, "
                 f"{record['loader_workers']} loader threads")

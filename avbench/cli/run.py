@@ -43,6 +43,10 @@ def run(
     devices: Annotated[int, typer.Option(
         help="Data-parallel processes per training, one per GPU (Lightning Fabric DDP; also under "
              "torchrun).  Same results as 1 for the same seed.")] = 1,
+    scaling: Annotated[str, typer.Option(
+        help="With --devices N: strong (the profile's batch split over N processes; the same "
+             "training as one process) | weak (every process trains on the profile's batch: N times "
+             "the drivers per batch, learning rate times sqrt(N); another training, stored as such).")] = "strong",
     jobs: Annotated[int, typer.Option(
         help="Independent protocol cells run at once, each in its own process on its own GPU(s); "
              "0: as many as the GPUs allow.")] = 1,
@@ -97,7 +101,7 @@ def run(
         raise UsageError(f"--devices {devices} trains one method under one protocol with one seed per "
                          "command (the processes re-run the command); run each separately")
     requests = [RunRequest(method=m, protocol=p, data=data, device=device, profile=profile, seed=s,
-                           extractor=extractor_for(m), devices=devices, compile=compile_,
+                           extractor=extractor_for(m), devices=devices, scaling=scaling, compile=compile_,
                            cells=tuple(cell or ()), method_overrides=_overrides(set_ or [], "--set"),
                            training_overrides=_overrides(train or [], "--train"), precision=precision,
                            logger=logger)

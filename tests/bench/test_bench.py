@@ -140,3 +140,38 @@ def test_profile_writes_the_kernel_table_and_ranks_the_top_entries(run_cli, tmp_
     shares = [e["share"] for e in record["top"]]
     assert 0 < len(shares) <= 25 and shares == sorted(shares, reverse=True) and sum(shares) <= 1 + 1e-9
     assert "ms of operators per step; first: " in " ".join(r.stdout.split())
+
+
+def test_a_weakly_scaled_end_to_end_record_says_how_the_batch_was_spread():
+    from avbench.bench.suite import describe
+
+    record = {"benchmark": "end_to_end_train", "method": "f5c_featdiff", "precision": "bf16-mixed",
+              "batch": 256, "clip_length": 64, "compile": True, "devices": 2, "scaling": "weak",
+              "batch_per_device": 128}
+    assert describe(record) == ("f5c_featdiff bf16-mixed B=256 T=64 compiled on 2 processes "
+                                "(weak scaling, 128 clips each)")
+    assert describe({**record, "devices": 1}) == "f5c_featdiff bf16-mixed B=256 T=64 compiled"
+    assert describe({**record, "devices": 1, "compile_mode": "reduce-overhead"}) == (
+        "f5c_featdiff bf16-mixed B=256 T=64 compiled (reduce-overhead)")
+
+
+def test_loader_threads_come_from_the_environment_when_given(monkeypatch):
+    from avbench.errors import TrainingError
+    from avbench.training import loader_workers
+
+    monkeypatch.delenv("AVBENCH_LOADER_THREADS", raising=False)
+    assert 1 <= loader_workers() <= 8
+    monkeypatch.setenv("AVBENCH_LOADER_THREADS", "12")
+    assert loader_workers() == 12
+    monkeypatch.setenv("AVBENCH_LOADER_THREADS", "many")
+    with pytest.raises(TrainingError, match="AVBENCH_LOADER_THREADS='many': give a whole number"):
+        loader_workers()
+
+
+def test_bench_options_are_checked_before_any_measurement(run_cli):
+    r = run_cli("bench", "--device", "cpu", "--what", "e2e", "--loader-threads", "4,x")
+    assert r.returncode == 2 and "--loader-threads 4,x: give whole numbers" in r.stderr
+    r = run_cli("bench", "--device", "cpu", "--what", "e2e", "--scaling", "wide")
+    assert r.returncode == 2 and "--scaling 'wide': choose strong or weak" in r.stderr
+    r = run_cli("bench", "--device", "cpu", "--compile", "--compile-mode", "fast")
+    assert r.returncode == 2 and "--compile-mode 'fast': choose one of default, reduce-overhead" in r.stderr

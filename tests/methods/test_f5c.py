@@ -498,3 +498,19 @@ def test_exact_parameter_counts_of_each_variant(overrides, stem, fcc, ccc, total
         assert parts == {"stem": stem, "fcc": fcc, "ccc": ccc}
         assert model.parameter_counts() == {"backbone": stem + fcc + ccc, "head": 473_888,
                                             "total": total}
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 16, 4), (2, 3, 1, 4, 4), (1, 2, 3, 15, 4), (1, 2, 3, 6, 10)])
+def test_the_heads_block_average_is_adaptive_pooling_with_its_gradient(shape):
+    from avbench_methods.f5c import block_average
+
+    pool = torch.nn.AdaptiveAvgPool3d((1, 4, 4))
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    mine = block_average(x, pool)
+    theirs = pool(x)
+    assert mine.shape == theirs.shape == (*shape[:2], 1, 4, 4)
+    torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+    weights = torch.randn_like(theirs)
+    (grad_mine,) = torch.autograd.grad((mine * weights).sum(), x)
+    (grad_theirs,) = torch.autograd.grad((theirs * weights).sum(), x)
+    torch.testing.assert_close(grad_mine, grad_theirs, rtol=0, atol=1e-12)
