@@ -187,6 +187,7 @@ def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: Evalu
     return score_and_store(
         plan, cell, model.method, source, tests, t, fabric, store, run_dir, keys,
         what=str(checkpoint), metrics_of=evaluation_metrics, metadata={"checkpoint_sha256": sha},
+        cache_dir=cache_dir, progress=progress,
         row_fields={"train_generators": tuple(meta.get("train_generators") or cell.train_generators),
                     "config": config, "git_commit": commit, "environment": env, "plugins": plugins,
                     "wall_time_s": None, "device": device, "checkpoint": store.relative(checkpoint),

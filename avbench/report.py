@@ -6,8 +6,15 @@ import pandas as pd
 
 
 def cell_text(metrics: dict) -> str:
-    return (f"{metrics['mean_target_auc']:.3f} "
+    """``0.812 [0.770, 0.851]``; a group paired with another (a perturbation with ``clean``)
+    adds its change on a second line: ``Δ -0.031 [-0.052, -0.012] vs clean``."""
+    text = (f"{metrics['mean_target_auc']:.3f} "
             f"[{metrics['mean_target_auc_ci_low']:.3f}, {metrics['mean_target_auc_ci_high']:.3f}]")
+    paired = metrics.get("vs_paired")
+    if paired:
+        text += (f"\nΔ {paired['delta']:+.3f} [{paired['ci_low']:+.3f}, {paired['ci_high']:+.3f}] "
+                 f"vs {paired['group']}")
+    return text
 
 
 def protocol_table(rows: list) -> pd.DataFrame:

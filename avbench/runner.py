@@ -730,7 +730,7 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
 
     stored = score_and_store(
         plan, cell, method, source, tests, t, fabric, store, run_dir, keys, what=f"cell {cell.name}",
-        metrics_of=training_metrics,
+        metrics_of=training_metrics, cache_dir=cache_dir, progress=progress if lead else None,
         row_fields={"train_generators": cell.train_generators, "config": config, "git_commit": commit,
                     "environment": env, "plugins": plugins, "wall_time_s": result.wall_time_s,
                     "device": device, "checkpoint": store.relative(model_path)})
@@ -739,6 +739,56 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
         progress(f"evaluate {cell.name}", 1, 1, line=cell_timing_line(cell.name, None if reused else result.wall_time_s,
                                                                       [r.environment for r in stored]))
     return CellOutcome(cell, stored, False)
+
+
+def paired_with(per_target: dict, ev, cell: Cell, seed: int) -> dict:
+    """``ev``'s mean per-target AUC minus that of the group it is paired with, with the paired
+    bootstrap CI (:func:`avbench.metrics.paired_bootstrap`): the same targets, so their
+    difficulty cancels out of the interval."""
+    from avbench.metrics import paired_bootstrap
+
+    if ev.paired_with not in per_target:
+        order = [g.name for g in cell.evals]
+        raise PluginError(f"cell {cell.name!r}: group {ev.name!r} is paired with {ev.paired_with!r}, "
+                          f"which is not scored before it (the cell's groups, in order: "
+                          f"{', '.join(order)}); fix the protocol's plan")
+    return paired_bootstrap(per_target[ev.name], per_target[ev.paired_with], seed=seed)
+
+
+def group_source(plan: RunPlan, source, ev, test: pd.DataFrame, t: int, cache_dir: Path | None,
+                 progress=None):
+    """The input an eval group's test videos are scored from, and what was done to it (None
+    when nothing was): ``source`` itself, or the group's perturbation applied
+    (:mod:`avbench.perturb`).  Frames are perturbed in memory; a landmark method reads landmark
+    tracks, which temporal perturbations cut as they are and pixel perturbations re-extract from
+    the perturbed frames (cached per perturbation)."""
+    from avbench.data.loader import ClipSource
+    from avbench.perturb import get_perturbation, perturbed_arrays
+
+    if not ev.perturbation:
+        return source, None
+    try:
+        perturbation = get_perturbation(ev.perturbation)
+    except ValueError as exc:
+        raise PluginError(f"protocol {plan.protocol.name!r}, group {ev.name!r}: {exc}") from None
+    described = {"name": perturbation.name, "kind": perturbation.kind,
+                 "strength": perturbation.strength, "summary": perturbation.summary}
+    if perturbation.kind == "none":
+        return source, described
+    labels = [label for label in test.index if label in source.arrays]
+    keys = {label: str(test.at[label, "path"]) for label in labels}
+    say = (lambda d, n: progress(f"perturb {ev.name}", d, n)) if progress else None
+    if plan.method.input == InputKind.FRAMES or perturbation.temporal:
+        arrays = perturbed_arrays(perturbation, {label: source.arrays[label] for label in labels},
+                                  keys, t, progress=say)
+        return ClipSource(arrays, source.kind), described
+    from avbench.landmarks.extract import extract_landmarks
+    from avbench.paths import default_cache_dir
+
+    arrays, report = extract_landmarks(plan.index.root, test.loc[labels], plan.extractor,
+                                       Path(cache_dir or default_cache_dir()), progress=say,
+                                       perturbation=perturbation.name)
+    return ClipSource(arrays, InputKind.LANDMARKS), {**described, "landmarks": report.summary()}
 
 
 def cell_timing_line(cell: str, training_s: float | None, environments: list[dict]) -> str:
@@ -756,7 +806,8 @@ def cell_timing_line(cell: str, training_s: float | None, environments: list[dic
 
 def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, pd.DataFrame], t: int,
                     fabric, store, run_dir: Path, keys: dict[str, str], *, what: str,
-                    metrics_of, row_fields: dict, metadata: dict | None = None) -> list:
+                    metrics_of, row_fields: dict, metadata: dict | None = None,
+                    cache_dir: Path | None = None, progress=None) -> list:
     """Score each eval group of ``cell`` with a trained ``method`` and store one row per group:
     what ``avbench run`` does after training and ``avbench evaluate`` does with a saved model.
 
@@ -770,19 +821,22 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
     leaves no final-named score file without a row (see scores.py)."""
     from avbench.embed import score_videos
     from avbench.evaluation import checked_pairs
-    from avbench.metrics import summarize
+    from avbench.metrics import per_target_auc, summarize
     from avbench.results import ResultRow
     from avbench.scores import PendingScoreFiles
 
     pending = PendingScoreFiles(run_dir)  # also removes pending files a killed attempt left
-    rows = []
+    rows, per_target = [], {}
     try:
         for ev in cell.evals:
             test = tests[ev.name]
-            pairs, pairing = checked_pairs(test, ev, plan.index.dataset)
             started = time.perf_counter()
+            group, perturbed = group_source(plan, source, ev, test, t, cache_dir, progress)
+            lost = int((~test.index.isin(list(group.arrays))).sum())
+            test = test[test.index.isin(list(group.arrays))]  # e.g. no face left after perturbing
+            pairs, pairing = checked_pairs(test, ev, plan.index.dataset)
             with plugin_code(plan.method, f"embedding the {ev.name} test videos of {what}"):
-                scores = score_videos(method, source, test, pairs, t, fabric, plan.training.batch_size)
+                scores = score_videos(method, group, test, pairs, t, fabric, plan.training.batch_size)
             # Embedding and scoring this group's test videos, beside the training's wall_time_s:
             # how much of a cell's time evaluation takes (a timing, so not among the metrics).
             evaluation_s = round(time.perf_counter() - started, 3)
@@ -793,6 +847,13 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
             metrics = summarize(scores, seed=plan.request.seed)
             metrics.update(metrics_of(ev, scores, test))
             metrics["data"] = {**metrics.get("data", {}), **pairing}
+            per_target[ev.name] = per_target_auc(scores)
+            if ev.perturbation:
+                metrics["perturbation"] = perturbed
+                metrics["data"]["videos_lost_to_perturbation"] = lost
+            if ev.paired_with:
+                metrics["vs_paired"] = {"group": ev.paired_with, **paired_with(per_target, ev, cell,
+                                                                                plan.request.seed)}
             rows.append(ResultRow(
                 method=plan.method.name, protocol=plan.protocol.name,
                 protocol_version=plan.protocol.version, cell=cell.name, test_group=ev.name,

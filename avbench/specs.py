@@ -114,12 +114,19 @@ class EvalGroup:
     (the reference evaluation's way; :func:`avbench.evaluation.select_videos`).
     ``drop_shared_driving_video``: positive pairs whose two videos were made from the
     same driving video are left out (:func:`avbench.evaluation.shares_driving_video`).
+    ``perturbation``: the test videos are perturbed first (a name of
+    :data:`avbench.perturb.PERTURBATIONS`; empty: as they are).
+    ``paired_with``: the name of another group of the same cell, scored before this one, that
+    this group's mean per-target AUC is compared with, target by target (the row's
+    ``vs_paired`` metric: the difference and its paired bootstrap CI).
     """
 
     name: str
     generators: tuple[str, ...]
     originals: bool = False
     drop_shared_driving_video: bool = False
+    perturbation: str = ""
+    paired_with: str = ""
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,12 @@ def test_cli_seeds_runs_each_seed_and_summarises(run_cli, tiny_synthetic, tmp_pa
 def test_cli_bad_seeds_exit_2(run_cli, bad):
     r = run_cli("run", "--method", "f5c_featdiff", "--protocol", "overall", "--seeds", bad)
     assert r.returncode == 2 and f"--seeds {bad!r}" in r.stderr
+
+
+def test_a_paired_group_shows_its_change_under_its_auc():
+    from avbench.report import cell_text
+
+    metrics = {"mean_target_auc": 0.7812, "mean_target_auc_ci_low": 0.74, "mean_target_auc_ci_high": 0.82}
+    assert cell_text(metrics) == "0.781 [0.740, 0.820]"
+    paired = {**metrics, "vs_paired": {"group": "clean", "delta": -0.0314, "ci_low": -0.052, "ci_high": -0.0119}}
+    assert cell_text(paired) == "0.781 [0.740, 0.820]\nΔ -0.031 [-0.052, -0.012] vs clean"

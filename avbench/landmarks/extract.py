@@ -32,8 +32,11 @@ from avbench.specs import LandmarkExtractorSpec
 class LandmarkCache:
     """Raw landmarks per (video, extractor, version), as ``.npy`` files written atomically."""
 
-    def __init__(self, root: Path, spec: LandmarkExtractorSpec):
+    def __init__(self, root: Path, spec: LandmarkExtractorSpec, perturbation: str = ""):
+        # Landmarks of perturbed frames (the robustness protocol) live apart, per perturbation.
         self.folder = Path(root) / "landmarks" / f"{spec.name}-v{spec.version}"
+        if perturbation:
+            self.folder = self.folder / "perturbed" / perturbation
         self.frames = FrameCache(root)
 
     def path(self, video: Path) -> Path:
@@ -116,16 +119,23 @@ _EXTRACTOR = None
 _EXTRACTOR_SPEC = None
 
 
-def _extract_one(args: tuple[str, str, LandmarkExtractorSpec]) -> tuple[int, int, float]:
+def _extract_one(args: tuple) -> tuple[int, int, float]:
+    """Extract one video's landmarks into the cache: ``(video, cache_root, spec)``, or with
+    ``perturbation, key`` after them, from the frames perturbed first
+    (:func:`avbench.perturb.apply`; ``key``, the video's dataset-relative path, seeds its noise)."""
     global _EXTRACTOR, _EXTRACTOR_SPEC
-    video, cache_root, spec = args
+    video, cache_root, spec, perturbation, key = (*args, "", "")[:5]
     if _EXTRACTOR is None or _EXTRACTOR_SPEC != spec:  # once per worker process
         import cv2
 
         cv2.setNumThreads(1)  # one worker per core already
         _EXTRACTOR, _EXTRACTOR_SPEC = spec.load()(), spec
-    cache = LandmarkCache(Path(cache_root), spec)
+    cache = LandmarkCache(Path(cache_root), spec, perturbation)
     frames = cache.frames.frames(Path(video))
+    if perturbation:
+        from avbench.perturb import apply, get_perturbation
+
+        frames = apply(get_perturbation(perturbation), frames, 0, key)
     t = time.perf_counter()
     lm = np.asarray(_EXTRACTOR(np.asarray(frames)), np.float32)
     seconds = time.perf_counter() - t
@@ -141,7 +151,7 @@ def _extract_one(args: tuple[str, str, LandmarkExtractorSpec]) -> tuple[int, int
 def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorSpec, cache_root: Path,
                       workers: int | None = None,
                       progress: Callable[[int, int], None] | None = None, engine: str = "local",
-                      scheduler: str | None = None) -> tuple[dict, ExtractionReport]:
+                      scheduler: str | None = None, perturbation: str = "") -> tuple[dict, ExtractionReport]:
     """Filled (N, P, C) float32 landmarks per row label of ``videos``, and the report.
 
     Videos missing from the landmark cache are extracted on ``workers`` processes of this
@@ -149,7 +159,14 @@ def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorS
 
     Videos in which no frame has a face are left out of the returned arrays and listed in
     ``report.skipped`` with the reason; callers drop them from their selection and say so.
+
+    ``perturbation`` (a name of :data:`avbench.perturb.PERTURBATIONS` that changes pixels):
+    the landmarks of the perturbed frames, cached apart from the plain ones.
     """
+    if perturbation and spec.source == "dataset":
+        raise DatasetError(f"the {spec.name} landmarks ship with the dataset: they cannot be "
+                           f"extracted again from frames perturbed by {perturbation!r}; use an "
+                           "extractor that reads frames (--extractor mediapipe)")
     report = ExtractionReport(spec.name)
     records = {label: VideoRecord(label, rel, gen) for label, rel, gen
                in zip(videos.index, videos["path"], videos["generator"], strict=True)}
@@ -163,7 +180,7 @@ def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorS
             if progress:
                 progress(k + 1, len(videos))
     else:
-        cache = LandmarkCache(cache_root, spec)
+        cache = LandmarkCache(cache_root, spec, perturbation)
         todo = []
         for label, rel in videos["path"].items():
             arr = cache.load(Path(root) / rel)
@@ -178,7 +195,9 @@ def extract_landmarks(root: Path, videos: pd.DataFrame, spec: LandmarkExtractorS
         if todo:
             # Construct once here: missing packages or weights fail before any worker starts.
             checked = spec.load()()
-            tasks = [(str(Path(root) / videos.at[label, "path"]), str(cache_root), spec) for label in todo]
+            tasks = [(str(Path(root) / videos.at[label, "path"]), str(cache_root), spec)
+                     + ((perturbation, str(videos.at[label, "path"])) if perturbation else ())
+                     for label in todo]
             global _EXTRACTOR, _EXTRACTOR_SPEC
             _EXTRACTOR, _EXTRACTOR_SPEC = checked, spec  # used as is when tasks run in this process
             for i, (_, _, seconds) in map_tasks(_extract_one, tasks, engine, workers, scheduler):

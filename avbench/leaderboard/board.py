@@ -89,6 +89,9 @@ class Value:
     note: str = ""
     chance_level: bool = True            # 0.5 is guessing for this statistic (AUC, EER; not TAR)
     withheld: str = ""                   # why no value is shown (e.g. "64 negatives"); auc is NaN
+    paired_with: str = ""                # the group a paired change is measured against (e.g. clean)
+    paired_delta: float | None = None    # this value minus that group's, same targets
+    paired_ci: tuple[float, float] | None = None  # its paired bootstrap 95 % CI
 
     @property
     def includes_chance(self) -> bool:
@@ -118,6 +121,9 @@ class Value:
 
     @property
     def delta_text(self) -> str:
+        if self.paired_delta is not None:
+            ci = f" [{self.paired_ci[0]:+.3f}, {self.paired_ci[1]:+.3f}]" if self.paired_ci else ""
+            return f"Δ {self.paired_delta:+.3f}{ci} vs {self.paired_with}"
         if self.delta_reported is None:
             return ""
         if self.reported_statistic == self.statistic:
@@ -364,6 +370,10 @@ def _measured_value(entry: pd.Series) -> Value:
         measured_for_delta=_finite(entry.get("reported_measured")) if compared else None,
         provenance=provenance,
         note=entry["ci_note"],
+        paired_with=entry.get("paired_with") or "",
+        paired_delta=_finite(entry.get("paired_delta")),
+        paired_ci=((_finite(entry.get("paired_ci_low")), _finite(entry.get("paired_ci_high")))
+                   if _finite(entry.get("paired_ci_low")) is not None else None),
     )
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avbench.metrics import bootstrap_mean_ci, bootstrap_samples, seed_mean_target_aucs
+from avbench.metrics import bootstrap_mean_ci, bootstrap_samples, paired_bootstrap, seed_mean_target_aucs
 from avbench.results import ResultsStore, ScoreFileError
 from avbench.scores import read_scores
 
@@ -162,7 +162,8 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
     columns = [*ENTRY_KEY, "profile", "clip_length", "train_generators", "test_generators", "seeds",
                "n_seeds", "mean_target_auc", "std", "ci_low", "ci_high", "pooled_auc", "eer",
                "tar_at_far1", "n_targets", "n_negative", "config", "git_commits", "avbench_versions", "devices",
-               "created_at", "dates", "run_keys", "score_files", "ci_note"]
+               "created_at", "dates", "run_keys", "score_files", "ci_note", "paired_with", "paired_delta",
+               "paired_ci_low", "paired_ci_high"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     records = []
@@ -189,6 +190,9 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
             devices=tuple(sorted(set(group["device"]))), created_at=newest["created_at"],
             dates=tuple(group["created_at"]), run_keys=tuple(group["run_key"]),
             score_files=tuple(group["score_file"]), ci_note="",
+            paired_with=(metrics[0].get("vs_paired") or {}).get("group", ""),
+            paired_delta=float("nan"), paired_ci_low=float("nan"), paired_ci_high=float("nan"),
+            _stored_pair=metrics[0].get("vs_paired"),  # not a column: read by _pair only
         )
         if len(group) == 1:
             rec["ci_low"] = metrics[0]["mean_target_auc_ci_low"]
@@ -206,8 +210,35 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
                 rec["ci_note"] = (f"CI of the mean over {len(group)} seeds of per-target AUC "
                                   "(cluster bootstrap over targets)")
         records.append(rec)
+    _pair(records, reader)
     df = pd.DataFrame.from_records(records, columns=columns)
     return df.sort_values([*SECTION_KEY, "method", "variant"], kind="stable").reset_index(drop=True)
+
+
+def _pair(records: list[dict], reader: ScoreReader) -> None:
+    """Fill each paired entry's change against its partner group (a robustness perturbation
+    against ``clean``): the difference of seed-averaged mean per-target AUCs with a paired
+    bootstrap CI over the shared targets, from both entries' score files, over the seeds both
+    have.  Without the files, a single seed's stored ``vs_paired`` is shown as stored."""
+    by_key = {tuple(r[k] for k in ENTRY_KEY): r for r in records}
+    for rec in records:
+        if not rec["paired_with"]:
+            continue
+        partner = by_key.get(tuple(rec[k] if k != "test_group" else rec["paired_with"] for k in ENTRY_KEY))
+        if partner is None:
+            continue
+        seeds = sorted(set(rec["seeds"]) & set(partner["seeds"]))
+        files = [rec["score_files"][rec["seeds"].index(s)] for s in seeds]
+        partner_files = [partner["score_files"][partner["seeds"].index(s)] for s in seeds]
+        if seeds and all(reader.exists(p) for p in files + partner_files):
+            result = paired_bootstrap(seed_mean_target_aucs([reader.table(p) for p in files]),
+                                      seed_mean_target_aucs([reader.table(p) for p in partner_files]))
+        elif len(rec["seeds"]) == 1 and rec.get("_stored_pair"):
+            result = rec["_stored_pair"]
+        else:
+            continue
+        rec.update(paired_delta=result["delta"], paired_ci_low=result["ci_low"],
+                   paired_ci_high=result["ci_high"])
 
 
 SECONDARY_METRICS = {"pooled_auc": "pooled_auc", "eer": "eer", "tar_at_far1": "tar_at_far"}
