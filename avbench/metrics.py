@@ -511,3 +511,50 @@ def bootstrap_mean_ci(aucs: pd.Series, n: int = 1000, seed: int = 0,
     _, counts = _draw_counts(len(values), n, seed)
     low, high = np.quantile(counts @ values / len(values), [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)
+
+
+# --- per-group (fairness) breakdown ---------------------------------------------------------
+
+def group_breakdown(aucs: pd.Series, group_of: pd.Series, n: int = 1000, seed: int = 0,
+                    alpha: float = 0.05) -> dict:
+    """Mean per-target AUC per group of targets (a source corpus, a demographic group) and the
+    largest gap between two groups, each with a 95 % cluster-bootstrap CI.
+
+    Targets are resampled with replacement *within* each group (a stratified bootstrap: every
+    resample keeps each group's size), so a group's interval is its own and the gap's interval
+    is that of the difference between the two groups that are furthest apart in the point
+    estimate (the best minus the worst).  A CI of the gap that excludes 0 says the method does
+    not work equally well for both populations on this test set.
+
+    Args:
+        aucs: per-target AUC (:func:`per_target_auc`), indexed by target.
+        group_of: each target's group, indexed by target; targets without a group are left out
+            and counted (``targets_without_group``).
+
+    Returns:
+        ``groups``: {group: {auc, ci_low, ci_high, n_targets, targets}} and, with two groups or more,
+        ``largest_gap``: {high, low, gap, ci_low, ci_high}; ``targets_without_group``.
+    """
+    known = group_of.reindex(aucs.index)
+    missing = int(known.isna().sum() + (known == "").sum())
+    aucs, known = aucs[known.notna() & (known != "")], known[known.notna() & (known != "")]
+    groups, samples = {}, {}
+    for k, name in enumerate(sorted(set(known))):
+        values = aucs[known == name].sort_index().to_numpy(dtype=float)
+        _, counts = _draw_counts(len(values), n, seed + k)
+        samples[name] = counts @ values / len(values)
+        low, high = np.quantile(samples[name], [alpha / 2, 1 - alpha / 2])
+        groups[name] = {"auc": float(values.mean()), "ci_low": float(low), "ci_high": float(high),
+                        "n_targets": len(values),
+                        # who is in the group: the board recomputes several seeds' breakdown from these
+                        "targets": sorted(str(t) for t in aucs[known == name].index)}
+    result = {"groups": groups, "targets_without_group": missing}
+    if len(groups) >= 2:
+        best = max(groups, key=lambda g: groups[g]["auc"])
+        worst = min(groups, key=lambda g: groups[g]["auc"])
+        diff = samples[best] - samples[worst]
+        low, high = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
+        result["largest_gap"] = {"high": best, "low": worst,
+                                 "gap": groups[best]["auc"] - groups[worst]["auc"],
+                                 "ci_low": float(low), "ci_high": float(high)}
+    return result

@@ -741,6 +741,15 @@ def _train_and_evaluate(plan: RunPlan, cell: Cell, t: int, config: dict, keys: d
     return CellOutcome(cell, stored, False)
 
 
+def source_of_targets(videos: pd.DataFrame) -> pd.Series | None:
+    """Each test target's source population (the index's ``source`` column: NVIDIA-VC, RAVDESS,
+    CREMA-D in NVFAIR), indexed by target as score tables name them; None when the dataset
+    names none."""
+    if "source" not in videos.columns or not (videos["source"].astype(str) != "").any():
+        return None
+    return videos.groupby(videos["target"].astype(str))["source"].first().astype(str)
+
+
 def paired_with(per_target: dict, ev, cell: Cell, seed: int) -> dict:
     """``ev``'s mean per-target AUC minus that of the group it is paired with, with the paired
     bootstrap CI (:func:`avbench.metrics.paired_bootstrap`): the same targets, so their
@@ -821,7 +830,7 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
     leaves no final-named score file without a row (see scores.py)."""
     from avbench.embed import score_videos
     from avbench.evaluation import checked_pairs
-    from avbench.metrics import per_target_auc, summarize
+    from avbench.metrics import group_breakdown, per_target_auc, summarize
     from avbench.results import ResultRow
     from avbench.scores import PendingScoreFiles
 
@@ -848,6 +857,9 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
             metrics.update(metrics_of(ev, scores, test))
             metrics["data"] = {**metrics.get("data", {}), **pairing}
             per_target[ev.name] = per_target_auc(scores)
+            sources = source_of_targets(test)
+            if sources is not None:  # fairness: the AUC per source population and the largest gap
+                metrics["per_source"] = group_breakdown(per_target[ev.name], sources, seed=plan.request.seed)
             if ev.perturbation:
                 metrics["perturbation"] = perturbed
                 metrics["data"]["videos_lost_to_perturbation"] = lost

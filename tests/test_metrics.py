@@ -291,3 +291,23 @@ def test_seed_mean_and_its_interval():
     scores = synthetic(12, seed=2)
     assert metrics.bootstrap_mean_ci(per_target_auc(scores), n=300, seed=5) == pytest.approx(
         bootstrap_ci(scores, "mean_target_auc", n=300, seed=5))
+
+
+def test_group_breakdown_gives_each_population_its_auc_and_the_largest_gap():
+    from avbench.metrics import group_breakdown
+
+    aucs = pd.Series({"t1": 0.9, "t2": 0.9, "t3": 0.6, "t4": 0.6, "t5": 0.75, "t6": 0.2})
+    group_of = pd.Series({"t1": "CREMA-D", "t2": "CREMA-D", "t3": "RAVDESS", "t4": "RAVDESS",
+                          "t5": "NVIDIA-VC", "t6": ""})
+    out = group_breakdown(aucs, group_of, n=200, seed=0)
+    assert out["targets_without_group"] == 1  # t6: named and left out, not dropped silently
+    assert out["groups"]["CREMA-D"] == {"auc": 0.9, "ci_low": 0.9, "ci_high": 0.9, "n_targets": 2,
+                                        "targets": ["t1", "t2"]}
+    assert out["groups"]["RAVDESS"]["auc"] == pytest.approx(0.6)
+    gap = out["largest_gap"]
+    assert (gap["high"], gap["low"]) == ("CREMA-D", "RAVDESS")
+    assert gap["gap"] == pytest.approx(0.3) and gap["ci_low"] == pytest.approx(0.3)
+    varied = pd.Series({"a": 0.5, "b": 1.0, "c": 0.7, "d": 0.9})
+    out = group_breakdown(varied, pd.Series({"a": "x", "b": "x", "c": "y", "d": "y"}), n=500, seed=1)
+    assert out["largest_gap"]["ci_low"] < out["largest_gap"]["gap"] < out["largest_gap"]["ci_high"]
+    assert "largest_gap" not in group_breakdown(varied, pd.Series({k: "x" for k in varied.index}))

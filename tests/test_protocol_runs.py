@@ -36,6 +36,9 @@ def test_protocol_end_to_end(protocol, tiny_synthetic, tmp_path):
         scores = read_scores(store.resolve(row.score_file))  # every metric can be recomputed from it
         assert set(scores["a_generator"]) <= set(row.test_generators)
         assert set(scores["target"]) <= set(plan.index.select("test")["target"])
+        fairness = row.metrics["per_source"]  # the AUC per source population of the targets
+        assert set(fairness["groups"]) <= set(plan.index.select("test")["source"])
+        assert sum(g["n_targets"] for g in fairness["groups"].values()) == row.metrics["n_targets"]
     if protocol == "clip_length":
         assert sorted({r.clip_length for r in rows}) == [16, 32, 64, 128]
     # The same request again reuses every stored cell instead of training.

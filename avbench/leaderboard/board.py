@@ -499,6 +499,9 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
     single_cell = len({c for c, _ in evals}) == 1
     columns = [(eval_key(c, t), eval_header(c, t, single_cell)) for c, t in evals]
     extra_columns = ["pooled AUC", "EER", "TAR@FAR=1%"] if len(evals) == 1 else []
+    sources = _sources(entries) if len(evals) == 1 else []
+    if sources:  # fairness: the AUC per source population and the largest gap between two
+        extra_columns += [*(f"{SOURCE_PREFIX}{name}" for name in sources), LARGEST_GAP]
     section_id = section_id_of(protocol, version, fingerprint) if version else f"{protocol}-reported"
 
     rows: list[Row] = []
@@ -519,6 +522,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
                     continue
                 extra[header] = Value(auc=float(e[name]), ci_low=ci[0] if ci else None,
                                       ci_high=ci[1] if ci else None, chance_level=name != "tar_at_far1")
+        if sources and len(group) == 1:
+            extra.update(_source_values(group.iloc[0].get("per_source")))
         commits = sorted({c for cs in group["git_commits"] for c in cs})
         dates = sorted({d for ds in group["dates"] for d in ds})
         details = {
@@ -559,6 +564,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
         notes.insert(0, GROUPS_NOTE)
     if "TAR@FAR=1%" in extra_columns:
         notes.append(TAR_NOTE)
+    if sources:
+        notes.append(SOURCES_NOTE)
     if any(v.includes_chance for r in rows for v in (*r.values.values(), *r.extra.values())):
         notes.append(CHANCE_NOTE)
     if len(entries) and entries["n_seeds"].max() > 1:
@@ -567,6 +574,36 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
     return Section(id=section_id, protocol=protocol, version=version, fingerprint=fingerprint,
                    columns=columns, extra_columns=extra_columns, rows=rows, heatmaps=heatmaps,
                    figures=figures.get(section_id, []), notes=notes, groups=groups)
+
+
+SOURCE_PREFIX = "AUC on "
+LARGEST_GAP = "largest source gap"
+SOURCES_NOTE = ("AUC on a source: the mean per-target AUC over the test targets of that source "
+                "population (NVFAIR's NVIDIA-VC, RAVDESS, CREMA-D; the synthetic dataset mimics them), "
+                "with a cluster-bootstrap CI within the source. Largest source gap: the best source's "
+                "AUC minus the worst's, with its CI (targets resampled within each source); a CI that "
+                "excludes 0 says the method does not work equally well for every population.")
+
+
+def _sources(entries: pd.DataFrame) -> list[str]:
+    """The source populations any entry of a section breaks its AUC down by, sorted."""
+    if "per_source" not in entries.columns:
+        return []
+    return sorted({name for x in entries["per_source"] if isinstance(x, dict) for name in x.get("groups", {})})
+
+
+def _source_values(breakdown) -> dict[str, Value]:
+    """The extra cells of one entry: its AUC per source and its largest gap."""
+    if not isinstance(breakdown, dict):
+        return {}
+    values = {f"{SOURCE_PREFIX}{name}": Value(auc=g["auc"], ci_low=g.get("ci_low"), ci_high=g.get("ci_high"),
+                                              note=f"{g.get('n_targets')} targets")
+              for name, g in breakdown.get("groups", {}).items()}
+    gap = breakdown.get("largest_gap")
+    if gap:
+        values[LARGEST_GAP] = Value(auc=gap["gap"], ci_low=gap["ci_low"], ci_high=gap["ci_high"],
+                                    chance_level=False, note=f"{gap['high']} − {gap['low']}")
+    return values
 
 
 def _facts_of(entry: pd.Series) -> MethodFacts:

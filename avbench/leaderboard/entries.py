@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avbench.metrics import bootstrap_mean_ci, bootstrap_samples, paired_bootstrap, seed_mean_target_aucs
+from avbench.metrics import (bootstrap_mean_ci, bootstrap_samples, group_breakdown, paired_bootstrap,
+                             seed_mean_target_aucs)
 from avbench.results import ResultsStore, ScoreFileError
 from avbench.scores import read_scores
 
@@ -163,7 +164,7 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
                "n_seeds", "mean_target_auc", "std", "ci_low", "ci_high", "pooled_auc", "eer",
                "tar_at_far1", "n_targets", "n_negative", "config", "git_commits", "avbench_versions", "devices",
                "created_at", "dates", "run_keys", "score_files", "ci_note", "paired_with", "paired_delta",
-               "paired_ci_low", "paired_ci_high"]
+               "paired_ci_low", "paired_ci_high", "per_source"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     records = []
@@ -193,6 +194,7 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
             paired_with=(metrics[0].get("vs_paired") or {}).get("group", ""),
             paired_delta=float("nan"), paired_ci_low=float("nan"), paired_ci_high=float("nan"),
             _stored_pair=metrics[0].get("vs_paired"),  # not a column: read by _pair only
+            per_source=None,
         )
         if len(group) == 1:
             rec["ci_low"] = metrics[0]["mean_target_auc_ci_low"]
@@ -209,10 +211,31 @@ def build_entries(rows: pd.DataFrame, reader: ScoreReader) -> pd.DataFrame:
                     aucs, n=int(m.get("bootstrap_n", 1000)), seed=int(m.get("bootstrap_seed", 0)))
                 rec["ci_note"] = (f"CI of the mean over {len(group)} seeds of per-target AUC "
                                   "(cluster bootstrap over targets)")
+        rec["per_source"] = _per_source(rec, metrics, reader)
         records.append(rec)
     _pair(records, reader)
     df = pd.DataFrame.from_records(records, columns=columns)
     return df.sort_values([*SECTION_KEY, "method", "variant"], kind="stable").reset_index(drop=True)
+
+
+def _per_source(rec: dict, metrics: list[dict], reader: ScoreReader) -> dict | None:
+    """The entry's AUC per source population and largest gap (:func:`avbench.metrics.group_breakdown`):
+    one seed's as stored; several seeds' recomputed on the seed-averaged per-target AUCs from the
+    score files, with the targets' populations the rows stored.  None where a row lacks it."""
+    stored = [m.get("per_source") for m in metrics]
+    if not all(isinstance(x, dict) and x.get("groups") for x in stored):
+        return None
+    if len(stored) == 1:
+        return stored[0]
+    if not all(reader.exists(p) for p in rec["score_files"]):
+        return None
+    group_of = pd.Series({t: name for x in stored for name, g in x["groups"].items() for t in g.get("targets", ())},
+                         dtype=object)
+    if group_of.empty:
+        return None
+    aucs = seed_mean_target_aucs([reader.table(p) for p in rec["score_files"]])
+    m = metrics[0]
+    return group_breakdown(aucs, group_of, n=int(m.get("bootstrap_n", 1000)), seed=int(m.get("bootstrap_seed", 0)))
 
 
 def _pair(records: list[dict], reader: ScoreReader) -> None:
