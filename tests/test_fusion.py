@@ -171,6 +171,8 @@ def test_fuse_from_the_command_line_stores_a_row_and_reuses_it(trained, tiny_syn
     assert listed.returncode == 0 and "fusion(zsum):f5c_featdiff+f5c_pixeldiff" in listed.stdout
     fusion_of_fusion = run_cli("fuse", str(row.id), ids[0], *args)
     assert fusion_of_fusion.returncode == 2 and f"row {row.id} (fusion(zsum)" in fusion_of_fusion.stderr
+    evaluated = run_cli("evaluate", "--run", str(row.id), *args)  # a fusion has no model of its own
+    assert evaluated.returncode == 2 and "is a fusion (fusion(zsum):f5c_featdiff+f5c_pixeldiff)" in evaluated.stderr
 
 
 def test_the_api_fuses_like_the_command(trained, tiny_synthetic):
