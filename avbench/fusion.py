@@ -46,7 +46,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,9 @@ import pandas as pd
 
 from avbench.errors import AvbenchError, DatasetError, UsageError
 
-__all__ = ["FusionPlan", "FusionRequest", "RULES", "align_pairs", "fuse", "fusion_name",
-           "is_fusion", "logistic_fusion", "plan_fusion", "zscore_stats", "zsum_fusion"]
+__all__ = ["FusionPlan", "FusionRequest", "RULES", "align_pairs", "check_comparable", "fuse", "fused_scores",
+           "fusion_name", "fusion_trained_on", "is_fusion", "logistic_fusion", "plan_fusion", "zscore_stats",
+           "zsum_fusion"]
 
 RULES = ("zsum", "logistic")
 #: Inverse regularisation strength of the logistic rule: sklearn's default; validation sets are
@@ -113,7 +114,6 @@ class FusionPlan:
     run_key: str
     seed: int
     profile: str
-    extra: dict = field(default_factory=dict)
 
     @property
     def first(self) -> Component:
@@ -415,7 +415,7 @@ def fuse(registry, fplan: FusionPlan, store, cache_dir: Path | None = None, forc
 def _fused_row_and_table(fplan: FusionPlan, scored: list[Scored], store, wall_time_s: float):
     """The fusion's row (not yet stored: :func:`_store` attaches its score file) and score
     table: the common test pairs, the fused score, and each component's as ``score_c<k>``."""
-    from avbench.metrics import paired_bootstrap, per_target_auc, summarize
+    from avbench.metrics import summarize
     from avbench.provenance import environment, git_commit
     from avbench.results import ResultRow
     from avbench.runner import db_args, resolve_device
@@ -434,54 +434,17 @@ def _fused_row_and_table(fplan: FusionPlan, scored: list[Scored], store, wall_ti
     for k, t in enumerate(tests):
         table[f"score_c{k + 1}"] = t["score"].to_numpy(np.float64)
     metrics = summarize(table, seed=fplan.seed)
-    component_aucs = [per_target_auc(t) for t in tests]
-    means_auc = [float(a.mean()) for a in component_aucs]
-    best = int(np.argmax(means_auc))
-    metrics["vs_best_component"] = {"component": best + 1, "method": comps[best].plan.method.name,
-                                    "row_id": comps[best].row.id, "run_key": comps[best].row.run_key,
-                                    **paired_bootstrap(per_target_auc(table), component_aucs[best], seed=fplan.seed)}
-    metrics["fusion"] = {
-        "rule": fplan.request.rule, "normalisation": NORMALISATION,
-        "components": [{"component": i + 1, "row_id": c.row.id, "run_key": c.row.run_key,
-                        "method": c.plan.method.name, "checkpoint_sha256": c.sha, "seed": c.row.seed,
-                        "val_mean": used["means"][i], "val_std": used["stds"][i],
-                        "mean_target_auc": means_auc[i], "stored_main_score": c.row.main_score}
-                       for i, c in enumerate(comps)],
-        "logistic": used.get("logistic"),
-    }
-    first = comps[0]
-    index = first.plan.index
-    metrics["data"] = {
-        "index_skipped": {k: int(v) for k, v in index.skip_counts().items()},
-        "val_pairs": len(vals[0]), "test_pairs": len(tests[0]),
-        "videos_unusable": int(max(s.unusable_test for s in scored)),
-        "components": [{"component": i + 1, "val_videos_unusable": s.unusable_val,
-                        "test_videos_unusable": s.unusable_test, "val_pairs_dropped": val_dropped[i],
-                        "test_pairs_dropped": test_dropped[i]} for i, s in enumerate(scored)],
-        "test_pairs_dropped": int(max(test_dropped)), "val_pairs_dropped": int(max(val_dropped)),
-        **scored[0].pairing,
-    }
+    metrics.update(_fusion_metrics(fplan, table, tests, used))
+    metrics["data"] = _data_counts(fplan, scored, len(vals[0]), val_dropped, test_dropped, len(tests[0]))
     landmarks = {labels[i]: s.landmarks for i, s in enumerate(scored) if s.landmarks is not None}
     if landmarks:
         metrics["landmarks"] = landmarks
     device = resolve_device(fplan.request.device)
-    shas = [c.sha for c in comps]
-    origins = [_origin(c.row) for c in comps]
-    # Where the models were trained: shared, or each component's joined by "+".
-    origin = tuple(parts[0] if len(set(parts)) == 1 else "+".join(parts) for parts in zip(*origins))
-    trained_on = {"kind": FUSION_KIND, "rule": fplan.request.rule,
-                  "run_key": "+".join(c.row.run_key for c in comps),
-                  "dataset": origin[0], "dataset_fingerprint": first.row.dataset_fingerprint,
-                  "protocol": origin[1], "cell": origin[2],
-                  "checkpoint_sha256": hashlib.sha256("+".join(shas).encode()).hexdigest(),
-                  "components": [{"row_id": c.row.id, "run_key": c.row.run_key, "method": c.plan.method.name,
-                                  "checkpoint_sha256": c.sha, "checkpoint": c.row.checkpoint, "seed": c.row.seed}
-                                 for c in comps]}
     lengths = {c.row.clip_length for c in comps}
-    row = first.row
+    row = comps[0].row
     env = {**environment(device), "command": shlex.join(["avbench", *fplan.request.command_args(), *db_args(store)]),
            "test_videos": int(len(set(table["a_path"]) | set(table["b_path"])))}
-    plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in first.plan.plugins}
+    plugins = {p.name: f"{p.distribution} {p.version}".strip() for p in comps[0].plan.plugins}
     return ResultRow(
         method=fplan.name, protocol=row.protocol, protocol_version=row.protocol_version, cell=row.cell,
         test_group=row.test_group, dataset=row.dataset, dataset_fingerprint=row.dataset_fingerprint,
@@ -490,7 +453,64 @@ def _fused_row_and_table(fplan: FusionPlan, scored: list[Scored], store, wall_ti
         clip_length=lengths.pop() if len(lengths) == 1 else None, profile=fplan.profile,
         config=fplan.config, git_commit=git_commit(), environment=env, plugins=plugins,
         wall_time_s=round(wall_time_s, 3), device=device, checkpoint="", run_key=fplan.run_key,
-        trained_on=trained_on), table
+        trained_on=fusion_trained_on(fplan)), table
+
+
+def _fusion_metrics(fplan: FusionPlan, table: pd.DataFrame, tests: list[pd.DataFrame], used: dict) -> dict:
+    """``fusion`` (the rule and what it used, per component) and ``vs_best_component`` (the
+    paired bootstrap of the fusion against the component with the highest mean per-target AUC
+    on the same pairs): whether the fusion helps, and how to recompute it."""
+    from avbench.metrics import paired_bootstrap, per_target_auc
+
+    comps = fplan.components
+    aucs = [per_target_auc(t) for t in tests]
+    means = [float(a.mean()) for a in aucs]
+    best = int(np.argmax(means))
+    vs_best = {"component": best + 1, "method": comps[best].plan.method.name, "row_id": comps[best].row.id,
+               "run_key": comps[best].row.run_key,
+               **paired_bootstrap(per_target_auc(table), aucs[best], seed=fplan.seed)}
+    fusion = {"rule": fplan.request.rule, "normalisation": NORMALISATION, "logistic": used.get("logistic"),
+              "components": [{"component": i + 1, "row_id": c.row.id, "run_key": c.row.run_key,
+                              "method": c.plan.method.name, "checkpoint_sha256": c.sha, "seed": c.row.seed,
+                              "val_mean": used["means"][i], "val_std": used["stds"][i],
+                              "mean_target_auc": means[i], "stored_main_score": c.row.main_score}
+                             for i, c in enumerate(comps)]}
+    return {"fusion": fusion, "vs_best_component": vs_best}
+
+
+def _data_counts(fplan: FusionPlan, scored: list[Scored], val_pairs: int, val_dropped: list[int],
+                 test_dropped: list[int], test_pairs: int) -> dict:
+    """``metrics["data"]``: what the fusion rests on, and what each component could not score
+    (videos its model could not read, pairs left out to align the components)."""
+    return {
+        "index_skipped": {k: int(v) for k, v in fplan.first.plan.index.skip_counts().items()},
+        "val_pairs": val_pairs, "test_pairs": test_pairs,
+        "videos_unusable": int(max(s.unusable_test for s in scored)),
+        "test_pairs_dropped": int(max(test_dropped)), "val_pairs_dropped": int(max(val_dropped)),
+        "components": [{"component": i + 1, "val_videos_unusable": s.unusable_val,
+                        "test_videos_unusable": s.unusable_test, "val_pairs_dropped": val_dropped[i],
+                        "test_pairs_dropped": test_dropped[i]} for i, s in enumerate(scored)],
+        **scored[0].pairing,
+    }
+
+
+def fusion_trained_on(fplan: FusionPlan) -> dict:
+    """The row's ``trained_on``: ``kind: "fusion"``, the rule, every component (row id, run key,
+    method, checkpoint and its hash), and the keys every evaluation-only row has
+    (:data:`avbench.results.TRAINED_ON_KEYS`): the components' run keys joined by ``+``, where
+    their models were trained (shared, or each one's joined by ``+``), and the SHA-256 of their
+    checkpoint hashes joined by ``+``."""
+    comps = fplan.components
+    origin = tuple(parts[0] if len(set(parts)) == 1 else "+".join(parts)
+                   for parts in zip(*(_origin(c.row) for c in comps)))
+    return {"kind": FUSION_KIND, "rule": fplan.request.rule,
+            "run_key": "+".join(c.row.run_key for c in comps),
+            "dataset": origin[0], "dataset_fingerprint": fplan.first.row.dataset_fingerprint,
+            "protocol": origin[1], "cell": origin[2],
+            "checkpoint_sha256": hashlib.sha256("+".join(c.sha for c in comps).encode()).hexdigest(),
+            "components": [{"row_id": c.row.id, "run_key": c.row.run_key, "method": c.plan.method.name,
+                            "checkpoint_sha256": c.sha, "checkpoint": c.row.checkpoint, "seed": c.row.seed}
+                           for c in comps]}
 
 
 def _store(store, run_dir: Path, row, table: pd.DataFrame, fplan: FusionPlan):
