@@ -8,6 +8,7 @@ checks, same results database), so a notebook and a shell script give the same r
     rows = api.run("f5c_featdiff", "overall", device="cuda", seeds=(0, 1, 2))
     model_row = int(rows["id"].iloc[0])
     api.evaluate(run=model_row, data="nvfair:/data/NVFAIR-v2-release")   # cross-dataset
+    api.fuse([model_row, other_row], rule="zsum")                        # a fusion's row
     v = api.verify("a.mp4", "b.mp4", run=model_row)                      # v.score, v.same_driver
     emb = api.embed(run=model_row, split="test")                         # one row per video
     df = api.results(method="f5c_featdiff")                              # the stored rows
@@ -25,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["embed", "evaluate", "results", "run", "score", "verify"]
+__all__ = ["embed", "evaluate", "fuse", "results", "run", "score", "verify"]
 
 
 def _registry(plugins: Iterable[str] = ()):
@@ -85,6 +86,24 @@ def evaluate(checkpoint: str | Path | None = None, *, run: int | None = None, da
     plan, meta = plan_evaluation(reg, request)
     return _frame(evaluate_(reg, plan, path, meta, store, request,
                             cache_dir=Path(cache_dir) if cache_dir else None, force=force))
+
+
+def fuse(rows: Iterable[int], *, rule: str = "zsum", data: str | None = None, device: str = "auto",
+         db: str | Path | None = None, force: bool = False,
+         cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """Fuse the scores of two or more stored rows' models (``avbench fuse``): one
+    evaluation-only row of the pseudo-method ``fusion(<rule>):<methods>``, stored in ``db``
+    and returned.  ``rule``: ``zsum`` or ``logistic`` (see :mod:`avbench.fusion`); a fusion
+    already stored is reused unless ``force``."""
+    from avbench.fusion import FusionRequest, plan_fusion
+    from avbench.fusion import fuse as fuse_
+    from avbench.results import ResultsStore, default_db_path
+
+    reg = _registry()
+    store = ResultsStore(db or default_db_path())
+    plan = plan_fusion(reg, store, FusionRequest(rows=tuple(int(r) for r in rows), rule=rule, data=data,
+                                                 device=device))
+    return _frame([fuse_(reg, plan, store, cache_dir=Path(cache_dir) if cache_dir else None, force=force)])
 
 
 def embed(data: str | None = None, *, checkpoint: str | Path | None = None, run: int | None = None,

@@ -62,6 +62,10 @@ def checkpoint_of_row(store, row_id: int) -> Path:
         raise UsageError(f"--run {row_id}: {store.path} has no row with this id "
                          "(avbench leaderboard publish or the database's `id` column lists them)")
     row = rows[0]
+    if isinstance(row.trained_on, dict) and row.trained_on.get("kind") == "fusion":
+        parts = ", ".join(str(c.get("row_id")) for c in row.trained_on.get("components", []) if isinstance(c, dict))
+        raise UsageError(f"--run {row_id} in {store.path} is a fusion ({row.method}), which has no model of "
+                         f"its own; use one of the rows it fuses ({parts})")
     if not row.checkpoint:
         raise CheckpointError(f"--run {row_id} in {store.path}: the row records no checkpoint; "
                               "re-run its training to save one")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # isort: off
 # The command modules, imported for their registrations, in the order `avbench --help` lists them.
-from avbench.cli import listing, run, compare, models, bench, data, leaderboard, results  # noqa: F401
+from avbench.cli import listing, run, compare, models, fusion, bench, data, leaderboard, results  # noqa: F401
 # isort: on
 from avbench.cli.common import app, err, fail, out
 from avbench.errors import AvbenchError

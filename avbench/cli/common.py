@@ -162,4 +162,12 @@ def row_summary(row) -> dict:
             "test_group": row.test_group, "dataset": row.dataset, "seed": row.seed,
             "profile": row.profile, "clip_length": row.clip_length, "main_score": row.main_score,
             "ci_low": m.get("mean_target_auc_ci_low"), "ci_high": m.get("mean_target_auc_ci_high"),
-            "kind": "trained" if row.trained_on is None else "evaluated", "created_at": row.created_at}
+            "kind": row_kind(row.trained_on), "created_at": row.created_at}
+
+
+def row_kind(trained_on) -> str:
+    """``trained`` (the run trained its model), ``evaluated`` (a saved model scored by
+    ``avbench evaluate``) or ``fusion`` (``avbench fuse``)."""
+    if trained_on is None:
+        return "trained"
+    return "fusion" if isinstance(trained_on, dict) and trained_on.get("kind") == "fusion" else "evaluated"

@@ -18,7 +18,10 @@ data, not the protocol's name, so a third-party protocol gets a table too:
 Evaluation-only rows (a saved model scored by ``avbench evaluate``) are not entries:
 they are listed in a section of their own, "Evaluated checkpoints", each with the
 dataset, protocol and cell its model was trained on (:class:`Evaluated`), and never
-ranked or compared with trained runs.
+ranked or compared with trained runs.  Fusion rows (``avbench fuse``: evaluation-only rows
+of a pseudo-method, ``trained_on["kind"] == "fusion"``) get a section of their own too,
+"Score fusions" (:class:`Fusion`), with their components and the paired difference to the
+best of them; their names are not registered methods, so no method facts are looked up.
 
 Measured cells show mean per-target AUC.  A reported row shows the statistic its
 source computed (its ``statistic`` column; the cross-generator tables report pooled
@@ -269,6 +272,57 @@ class Evaluated:
 
 
 @dataclass
+class Fusion:
+    """One fusion row (``avbench fuse``) as the board lists it: the fused scores of several
+    saved models, with the paired difference to its best component on the same pairs."""
+
+    method: str                   # fusion(<rule>):<methods>, not a registered method
+    rule: str
+    protocol: str
+    version: str
+    cell: str
+    test_group: str
+    seed: int
+    value: Value                  # the fusion's mean per-target AUC and its stored CI
+    components: list[dict]        # trained_on["components"]: row id, run key, method, checkpoint hash
+    best: str                     # the best component's method (on the same pairs)
+    delta: float | None           # fusion - best component, mean per-target AUC
+    delta_low: float | None
+    delta_high: float | None
+    provenance: str
+    run_key: str
+    created_at: str
+    profile: str = ""
+
+    @property
+    def label(self) -> str:
+        return profile_label(self.method, self.profile)
+
+    @property
+    def components_text(self) -> str:
+        return " + ".join(f"{c.get('method', '?')} ({str(c.get('checkpoint_sha256', ''))[:12]})"
+                          for c in self.components)
+
+    @property
+    def delta_text(self) -> str:
+        """``+0.012 [-0.004, +0.030] vs f5c_pixeldiff``: whether the fusion helps."""
+        if self.delta is None:
+            return DASH
+        ci = (f" [{self.delta_low:+.3f}, {self.delta_high:+.3f}]"
+              if self.delta_low is not None and self.delta_high is not None else "")
+        return f"{self.delta:+.3f}{ci} vs {self.best}"
+
+    def record(self) -> dict:
+        """The row as results.json lists it."""
+        return {"method": self.method, "rule": self.rule, "protocol": self.protocol,
+                "protocol_version": self.version, "cell": self.cell, "test_group": self.test_group,
+                "seed": self.seed, "mean_target_auc": self.value.auc, "ci_low": self.value.ci_low,
+                "ci_high": self.value.ci_high, "components": [dict(c) for c in self.components],
+                "best_component": self.best, "delta_vs_best": self.delta, "delta_ci_low": self.delta_low,
+                "delta_ci_high": self.delta_high, "run_key": self.run_key, "created_at": self.created_at}
+
+
+@dataclass
 class Board:
     dataset: str
     fingerprints: list[str]
@@ -283,6 +337,7 @@ class Board:
     n_reported: int
     bibtex: dict[str, str] = field(default_factory=dict)  # source key -> its BibTeX entry
     evaluated: list[Evaluated] = field(default_factory=list)  # evaluation-only rows, not ranked
+    fusions: list[Fusion] = field(default_factory=list)  # fusion rows (avbench fuse), not ranked
 
     @property
     def evaluated_chance(self) -> bool:
@@ -397,7 +452,11 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
     profile) are shown as notes.
     """
     figures = figures or {}
-    listed = evaluated_list(evaluated) if evaluated is not None else []
+    fused = evaluated[evaluated["trained_on"].map(is_fusion).astype(bool)] \
+        if evaluated is not None and len(evaluated) else None
+    listed = evaluated_list(evaluated.drop(fused.index)) if fused is not None else \
+        evaluated_list(evaluated) if evaluated is not None else []
+    fusions = fusion_list(fused) if fused is not None else []
     order = (rows.sort_values("id").drop_duplicates(["protocol", "cell", "test_group"])
              [["protocol", "cell", "test_group"]].itertuples(index=False, name=None)) if len(rows) else []
     run_order = {k: i for i, k in enumerate(order)}
@@ -429,16 +488,49 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
                      "have results; each gets its own sections, never mixed.")
     return Board(
         dataset=dataset, fingerprints=fingerprints,
-        as_of=max([*rows["created_at"], *(e.created_at for e in listed)])
-        if len(rows) or listed else "", avbench_version=avbench_version,
+        as_of=max([*rows["created_at"], *(e.created_at for e in [*listed, *fusions])])
+        if len(rows) or listed or fusions else "", avbench_version=avbench_version,
         sections=sections, comparisons=comparisons, against=against,
         citations={key: citations.cite(key) for key in dict.fromkeys(reported["source"])}
         if len(reported) else {},
         notes=notes, n_measured=len(entries), n_reported=len(reported),
         bibtex={key: citations.get(key).bibtex for key in dict.fromkeys(reported["source"])
                 if citations.is_key(key)} if len(reported) else {},
-        evaluated=listed,
+        evaluated=listed, fusions=fusions,
     )
+
+
+def is_fusion(trained_on) -> bool:
+    """Whether an evaluation-only row is a fusion's (``trained_on["kind"] == "fusion"``)."""
+    return isinstance(trained_on, dict) and trained_on.get("kind") == "fusion"
+
+
+def fusion_list(rows: pd.DataFrame) -> list[Fusion]:
+    """Fusion rows as the board lists them, by protocol, cell, test group, method, seed.  Their
+    method names are not registered methods, so nothing here looks one up; a value a row lacks
+    (a database edited by hand) shows as missing rather than stopping the board."""
+    if rows.empty:
+        return []
+    rows = rows.sort_values(["protocol", "protocol_version", "cell", "test_group", "method", "seed", "id"],
+                            kind="stable")
+    out = []
+    for r in rows.itertuples(index=False):
+        origin, metrics = r.trained_on, r.metrics
+        vs = metrics.get("vs_best_component") if isinstance(metrics.get("vs_best_component"), dict) else {}
+        components = [c for c in origin.get("components", []) if isinstance(c, dict)] \
+            if isinstance(origin.get("components"), list) else []
+        provenance = (f"fusion of run keys {', '.join(str(c.get('run_key', ''))[:12] for c in components)} · "
+                      f"commit {short_commit(r.git_commit)} · {r.device} · run key {r.run_key[:12]} · {r.created_at}")
+        value = Value(auc=float(r.main_score), ci_low=_finite(metrics.get("mean_target_auc_ci_low")),
+                      ci_high=_finite(metrics.get("mean_target_auc_ci_high")), seeds=(int(r.seed),),
+                      provenance=provenance)
+        out.append(Fusion(
+            method=r.method, rule=str(origin.get("rule", "")), protocol=r.protocol, version=str(r.protocol_version),
+            cell=r.cell, test_group=r.test_group, seed=int(r.seed), value=value, components=components,
+            best=str(vs.get("method", DASH)), delta=_finite(vs.get("delta")), delta_low=_finite(vs.get("ci_low")),
+            delta_high=_finite(vs.get("ci_high")), provenance=provenance, run_key=r.run_key,
+            created_at=r.created_at, profile=r.profile))
+    return out
 
 
 def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:

@@ -457,6 +457,7 @@ def _check_nothing_dropped(board_dir: Path, rows: pd.DataFrame, store: ResultsSt
         payload = json.loads(existing.read_text())
         shown = {("measured", k) for e in payload.get("measured", []) for k in e.get("run_keys", [])}
         shown |= {("evaluated", e.get("run_key")) for e in payload.get("evaluated", [])}
+        shown |= {("evaluated", e.get("run_key")) for e in payload.get("fusions", [])}  # evaluation-only too
     except (ValueError, AttributeError, TypeError) as exc:
         raise WouldDropResults(f"{existing} is not a board's results.json ({exc}); publish to "
                                "another --out or pass --replace") from None

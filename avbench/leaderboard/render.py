@@ -163,6 +163,8 @@ def write_board(board: Board, board_dir: Path, entries: pd.DataFrame, reported: 
     }
     if board.evaluated:  # evaluation-only rows: listed, never among the measured entries
         payload["evaluated"] = [_json_safe(e.record()) for e in board.evaluated]
+    if board.fusions:  # fusion rows (avbench fuse): listed apart too
+        payload["fusions"] = [_json_safe(f.record()) for f in board.fusions]
     (board_dir / "results.json").write_text(json.dumps(payload, indent=1, sort_keys=True, allow_nan=False) + "\n")
     _write_csv(board_dir / "results.csv", entries, reported)
     return board_dir
