@@ -340,7 +340,7 @@ def score_component(registry, component: Component, cache_dir: Path | None, prog
     from avbench.checkpoints import load_checkpoint
     from avbench.embed import score_videos
     from avbench.evaluation import checked_pairs, select_videos, verification_pairs
-    from avbench.runner import clip_source, plugin_code, resolve_device
+    from avbench.runner import clip_source, group_source, plugin_code, resolve_device
     from avbench.training import make_fabric
 
     plan, row = component.plan, component.row
@@ -361,11 +361,15 @@ def score_component(registry, component: Component, cache_dir: Path | None, prog
         raise DatasetError(f"row {row.id} ({row.method}): the validation videos of "
                            f"{', '.join(cell.train_generators)} in {index.dataset} give no pairs; the "
                            "fusion rules need validation scores")
+    # A perturbed group (robustness) is scored on its perturbed test videos, as its row was; the
+    # validation statistics stay those of the clean validation videos.
+    test_source, _ = group_source(plan, source, group, test_ok, t, cache_dir, progress)
+    test_ok = test_ok[test_ok.index.isin(list(test_source.arrays))]
     test_pairs, pairing = checked_pairs(test_ok, group, index.dataset)
     batch = plan.training.batch_size
     with plugin_code(plan.method, f"scoring the validation and {group.name} test pairs of row {row.id}"):
         val_scores = score_videos(model.method, source, val_ok, val_pairs, t, fabric, batch)
-        test_scores = score_videos(model.method, source, test_ok, test_pairs, t, fabric, batch)
+        test_scores = score_videos(model.method, test_source, test_ok, test_pairs, t, fabric, batch)
     return Scored(val_scores, test_scores, len(val) - len(val_ok), len(test) - len(test_ok), pairing,
                   report.summary() if report is not None else None)
 
