@@ -29,7 +29,7 @@ from avbench.data.index import DatasetIndex, IndexOptions
 from avbench.data.spec import open_dataset
 from avbench.errors import AvbenchError, DatasetError, PluginError, TrainingError, UsageError
 from avbench.registry import Registry
-from avbench.specs import Cell, InputKind, LandmarkExtractorSpec, MethodSpec, ProtocolSpec
+from avbench.specs import Cell, EvalGroup, InputKind, LandmarkExtractorSpec, MethodSpec, ProtocolSpec
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "64-true")
@@ -182,6 +182,7 @@ def plan_run(registry: Registry, request: RunRequest,
         raise DatasetError(f"{index.dataset} at {index.root} has no generated videos "
                            f"({len(index.skipped)} files skipped); see `avbench data index`")
     cells = _selected_cells(protocol, protocol.cells(index.generators), request.cells)
+    _check_clips(method, protocol, cells)
     _check_devices(request, training)
     for cell in cells:
         for g in cell.train_generators:
@@ -294,6 +295,19 @@ def _selected_cells(protocol: ProtocolSpec, cells: list[Cell], names: tuple[str,
         raise UsageError(f"--cell {', '.join(unknown)}: protocol {protocol.name!r} has no such cell on this "
                          f"dataset; its cells: {', '.join(known)}")
     return [c for c in cells if c.name in names]
+
+
+def _check_clips(method: MethodSpec, protocol: ProtocolSpec, cells: list[Cell]) -> None:
+    """Refuse, before any training, a multi-clip group for a method that embeds videos whole
+    (:func:`avbench.embed.check_clips_apply`): the run would otherwise fail after training."""
+    multi = [ev for cell in cells for ev in cell.evals if ev.clips != 1]
+    if not multi:
+        return  # no method class is imported for a single-clip protocol
+    from avbench.embed import check_clips_apply
+
+    whole = bool(getattr(method.load(), "embeds_whole_videos", False))
+    check_clips_apply(whole, multi[0].clips, method.name,
+                      where=f"protocol {protocol.name!r}, group {multi[0].name!r}: ")
 
 
 def _check_devices(request: RunRequest, training: TrainingConfig) -> None:
@@ -470,6 +484,24 @@ def db_args(store) -> list[str]:
     return [] if same else ["--db", str(store.path)]
 
 
+def cell_keys(plan: RunPlan, cell: Cell) -> tuple[int, dict, dict[str, str], str]:
+    """A cell's clip length, stored config, run key per eval group and training key: what
+    decides whether a stored row or a saved model is reused.  Only the group's name enters its
+    run key (never its other fields), so a field added to :class:`~avbench.specs.EvalGroup`
+    leaves every existing key as it was."""
+    from avbench.results import make_run_key, make_training_key
+
+    req, index = plan.request, plan.index
+    t = plan.clip_length(cell)
+    training = dataclasses.replace(plan.training, clip_length=t).as_dict()
+    config = {"method": plan.method_config, "training": training, "profile": req.profile}
+    keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name, plan.protocol.version,
+                                  cell.name, ev.name, index.fingerprint, req.seed) for ev in cell.evals}
+    tkey = make_training_key(plan.method.name, config, cell.train_generators, cell.originals,
+                             index.fingerprint, req.seed)
+    return t, config, keys, tkey
+
+
 def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool = False,
             cache_dir: Path | None = None, progress=None) -> list[CellOutcome]:
     """Train and evaluate every cell of the plan; store one result row per evaluation.
@@ -487,7 +519,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     outcomes without rows.
     """
     from avbench.provenance import environment, git_commit
-    from avbench.results import ResultsStore, default_db_path, make_run_key, make_training_key
+    from avbench.results import ResultsStore, default_db_path
     from avbench.training import make_fabric
 
     req = plan.request
@@ -498,18 +530,10 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                          f"{store.path}: its rows could not be read back (score files are only "
                          f"read inside that folder); leave out_dir out to use {store.runs_dir}")
     device = resolve_device(req.device)
-    index = plan.index
     # Decide every cell's reuse first: data-parallel processes start only if something trains.
     todo = []
     for cell in plan.cells:
-        t = plan.clip_length(cell)
-        training = dataclasses.replace(plan.training, clip_length=t).as_dict()
-        config = {"method": plan.method_config, "training": training, "profile": req.profile}
-        keys = {ev.name: make_run_key(plan.method.name, config, plan.protocol.name,
-                                      plan.protocol.version, cell.name, ev.name,
-                                      index.fingerprint, req.seed) for ev in cell.evals}
-        tkey = make_training_key(plan.method.name, config, cell.train_generators, cell.originals,
-                                 index.fingerprint, req.seed)
+        t, config, keys, tkey = cell_keys(plan, cell)
         found = {name: store.find(k) for name, k in keys.items()}
         todo.append((cell, t, config, keys, tkey, found, force or not all(found.values())))
     fabric = make_fabric(device, plan.training.precision, req.devices)
@@ -813,6 +837,13 @@ def cell_timing_line(cell: str, training_s: float | None, environments: list[dic
             f"({evaluation / (training_s + evaluation):.1%} of the cell)")
 
 
+def clip_aggregation(ev: EvalGroup) -> dict:
+    """What a multi-clip group's row and score file record of how it scored (``clips``,
+    ``aggregate``); empty for a single-clip group, so every other protocol's rows and score
+    files stay exactly as they were."""
+    return {} if ev.clips == 1 else {"clips": ev.clips, "aggregate": ev.aggregate}
+
+
 def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, pd.DataFrame], t: int,
                     fabric, store, run_dir: Path, keys: dict[str, str], *, what: str,
                     metrics_of, row_fields: dict, metadata: dict | None = None,
@@ -836,6 +867,7 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
 
     pending = PendingScoreFiles(run_dir)  # also removes pending files a killed attempt left
     rows, per_target = [], {}
+    clip_cache: dict = {}  # multi-clip groups of one k (two aggregations) embed their clips once
     try:
         for ev in cell.evals:
             test = tests[ev.name]
@@ -845,16 +877,20 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
             test = test[test.index.isin(list(group.arrays))]  # e.g. no face left after perturbing
             pairs, pairing = checked_pairs(test, ev, plan.index.dataset)
             with plugin_code(plan.method, f"embedding the {ev.name} test videos of {what}"):
-                scores = score_videos(method, group, test, pairs, t, fabric, plan.training.batch_size)
+                # Cached clip embeddings are of the unperturbed videos: a perturbed group embeds its own.
+                scores = score_videos(method, group, test, pairs, t, fabric, plan.training.batch_size,
+                                      clips=ev.clips, aggregate=ev.aggregate,
+                                      clip_cache=None if perturbed else clip_cache)
             # Embedding and scoring this group's test videos, beside the training's wall_time_s:
             # how much of a cell's time evaluation takes (a timing, so not among the metrics).
             evaluation_s = round(time.perf_counter() - started, 3)
             score_file, score_sha256 = pending.write(
                 f"scores-{ev.name}.parquet", scores,
                 metadata={"run_key": keys[ev.name], "method": plan.method.name, "cell": cell.name,
-                          "test_group": ev.name, **(metadata or {})})
+                          "test_group": ev.name, **clip_aggregation(ev), **(metadata or {})})
             metrics = summarize(scores, seed=plan.request.seed)
             metrics.update(metrics_of(ev, scores, test))
+            metrics.update(clip_aggregation(ev))
             metrics["data"] = {**metrics.get("data", {}), **pairing}
             per_target[ev.name] = per_target_auc(scores)
             sources = source_of_targets(test)

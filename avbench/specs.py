@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from avbench.errors import UsageError
+from avbench.errors import PluginError, UsageError
 
 
 class InputKind(StrEnum):
@@ -119,6 +119,13 @@ class EvalGroup:
     ``paired_with``: the name of another group of the same cell, scored before this one, that
     this group's mean per-target AUC is compared with, target by target (the row's
     ``vs_paired`` metric: the difference and its paired bootstrap CI).
+    ``clips``: how many clips of each video are embedded (1: the centred clip, as every
+    protocol but ``multi_clip`` evaluates; more: spread evenly over the video,
+    :func:`avbench.data.clips.spread_starts`), and ``aggregate`` how they make one score:
+    ``"embedding"`` (the mean of the clips' unit embeddings, re-normalised) or ``"score"``
+    (the mean cosine over every clip of one video against every clip of the other); see
+    :func:`avbench.embed.embed_videos`.  Neither enters a run key: a group's name is part of
+    it, and a protocol that changes what a group computes bumps its version.
     """
 
     name: str
@@ -127,6 +134,24 @@ class EvalGroup:
     drop_shared_driving_video: bool = False
     perturbation: str = ""
     paired_with: str = ""
+    clips: int = 1
+    aggregate: str = "embedding"
+
+    def __post_init__(self) -> None:
+        check_aggregation(self.clips, self.aggregate, f"eval group {self.name!r}")
+
+
+AGGREGATES = ("embedding", "score")
+
+
+def check_aggregation(clips: Any, aggregate: Any, where: str) -> None:
+    """Refuse a clip count or aggregation no scoring path understands, naming ``where`` it
+    came from: a protocol plugin's typo fails when its cells are planned, not after training."""
+    if isinstance(clips, bool) or not isinstance(clips, int) or clips < 1:
+        raise PluginError(f"{where}: clips={clips!r} must be a whole number >= 1 (clips per video; "
+                          "1 is the single centred clip)")
+    if aggregate not in AGGREGATES:
+        raise PluginError(f"{where}: aggregate={aggregate!r}: choose one of {', '.join(AGGREGATES)}")
 
 
 @dataclass(frozen=True)

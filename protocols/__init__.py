@@ -51,4 +51,7 @@ def avbench_register_protocols() -> list[ProtocolSpec]:
                      params=REFERENCE, citation="f5c2026",
                      summary="clip_length with real videos as self videos (the reference evaluation of "
                              "Table VII), plus all_distinct_driving"),
+        ProtocolSpec(name="multi_clip", version="1", factory="avbench_protocols.multi_clip:cells",
+                     summary="the overall model scored from k = 1/2/4/8 clips per video, embeddings or "
+                             "scores averaged; real videos left out", citation="f5c2026"),
     ]

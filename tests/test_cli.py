@@ -12,7 +12,7 @@ from helpers import make_plugin_dist
 def test_list_protocols_and_datasets(run_cli):
     r = run_cli("list", "protocols")
     assert r.returncode == 0, r.stderr
-    for name in ("overall", "per_gen", "cross_gen", "clip_length"):
+    for name in ("overall", "per_gen", "cross_gen", "clip_length", "multi_clip"):
         assert name in r.stdout
     r = run_cli("list", "datasets")
     assert "nvfair" in r.stdout and "avaprintdb" in r.stdout

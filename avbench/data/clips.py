@@ -3,7 +3,8 @@
 A clip is ``T`` *consecutive* frames -- no striding -- because the methods model
 frame-to-frame facial dynamics at the video's native rate.  Training draws a
 random window so every epoch sees different motion; evaluation takes the
-centred window so scores are deterministic and comparable across methods.
+centred window so scores are deterministic and comparable across methods (or, for the
+``multi_clip`` protocol, ``k`` windows spread evenly over the video: :func:`spread_starts`).
 Videos shorter than ``T`` are padded by repeating the last frame (a "frozen"
 tail adds no spurious motion), so every clip has exactly ``T`` frames.
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["train_start", "eval_start", "take_clip"]
+__all__ = ["train_start", "eval_start", "spread_starts", "take_clip"]
 
 
 def _check_lengths(n_frames: int, clip_length: int) -> None:
@@ -43,6 +44,28 @@ def eval_start(n_frames: int, clip_length: int) -> int:
     """Centre the window (floor when the slack is odd) for deterministic evaluation."""
     _check_lengths(n_frames, clip_length)
     return max(0, n_frames - clip_length) // 2
+
+
+def spread_starts(n_frames: int, clip_length: int, clips: int) -> list[int]:
+    """The starts of ``clips`` evaluation windows spread evenly over the video.
+
+    One clip is the centred window (:func:`eval_start`), so a single-clip evaluation is
+    exactly the one every protocol makes.  For ``k >= 2`` clips, with slack ``S = max(0, N - T)``,
+    clip ``i`` (``0 <= i < k``) starts at ``i * S / (k - 1)`` rounded half up: the first
+    window opens the video and the last one closes it, so together they cover all of it
+    and any two videos are sampled at the same relative positions.  Starts repeat when the
+    video has fewer than ``k`` distinct windows (``S < k - 1``); a video no longer than ``T``
+    gives ``k`` copies of its one padded clip.  Repeats are kept rather than dropped, so
+    every video is ``k`` clips with even weights over its span and a mean over them never
+    favours the part of a short video where windows happen to be distinct.
+    """
+    _check_lengths(n_frames, clip_length)
+    if isinstance(clips, bool) or not isinstance(clips, int) or clips < 1:
+        raise ValueError(f"clips must be a whole number >= 1, got {clips!r}")
+    if clips == 1:
+        return [eval_start(n_frames, clip_length)]
+    slack, gaps = max(0, n_frames - clip_length), clips - 1
+    return [(2 * i * slack + gaps) // (2 * gaps) for i in range(clips)]  # round half up, in integers
 
 
 def take_clip(frames: Any, start: int, clip_length: int) -> np.ndarray:

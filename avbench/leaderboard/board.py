@@ -11,6 +11,9 @@ data, not the protocol's name, so a third-party protocol gets a table too:
   rendering of a cross-generator matrix: a heat table in HTML, a table in Markdown);
 * cells that differ only in clip length (``T<n>``) also give a T x method matrix of the
   ``all`` test group beside an AUC-vs-T curve;
+* test groups named ``k<n>`` / ``k<n>_<aggregation>`` (clips per video, the ``multi_clip``
+  protocol) are columns in order of k, and also give a k x (method, aggregation) matrix:
+  AUC as a function of the number of clips per video;
 * columns, matrices and figures follow one generator order (:data:`GENERATOR_ORDER`);
 * an ``all``/``all`` evaluation also gives ROC/DET curves and per-target AUC
   distributions.
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -471,7 +475,8 @@ def build_board(dataset: str, rows: pd.DataFrame, entries: pd.DataFrame, reporte
         if protocol not in measured_protocols:
             sections.append(_section(protocol, "", "", entries.iloc[0:0], group, run_order, figures))
     protocol_rank = {p: i for i, p in enumerate(("overall", "overall_originals", "per_gen", "per_gen_originals",
-                                                  "cross_gen", "clip_length", "clip_length_originals"))}
+                                                  "cross_gen", "clip_length", "clip_length_originals",
+                                                  "multi_clip"))}
     sections.sort(key=lambda s: (protocol_rank.get(s.protocol, 99), s.protocol, s.version, s.fingerprint))
     if len(comparisons):
         cells_per_protocol = entries.groupby("protocol")["cell"].nunique().to_dict()
@@ -558,11 +563,26 @@ def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
     return out
 
 
+# A multi-clip test group: k clips per video, and how they were aggregated (none for k = 1).
+CLIP_GROUP = re.compile(r"k(\d+)(?:_(embedding|score))?")
+AGGREGATION_ORDER = ("embedding", "score")
+
+
 def _generator_rank(name: str) -> int:
     """``all`` first, then the known generators in :data:`GENERATOR_ORDER`, then the rest."""
     if name == "all":
         return 0
     return GENERATOR_ORDER.index(name) + 1 if name in GENERATOR_ORDER else len(GENERATOR_ORDER) + 1
+
+
+def _group_rank(name: str) -> tuple:
+    """A test group's place among its cell's columns: generators as :func:`_generator_rank`
+    places them, then multi-clip groups by k and aggregation (AUC reads as a function of k
+    from left to right), then the rest (in the order they were run)."""
+    clip = CLIP_GROUP.fullmatch(name)
+    if clip is None:
+        return (_generator_rank(name), 0, 0)
+    return (len(GENERATOR_ORDER) + 2, int(clip[1]), AGGREGATION_ORDER.index(clip[2]) + 1 if clip[2] else 0)
 
 
 def eval_order(cell: str, test_group: str) -> tuple:
@@ -579,7 +599,7 @@ def eval_order(cell: str, test_group: str) -> tuple:
         cell_key = (2, int(cell[1:]))
     else:
         cell_key = (3, 0)
-    return (*cell_key, _generator_rank(test_group))
+    return (*cell_key, _group_rank(test_group))
 
 
 def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFrame,
@@ -645,6 +665,8 @@ def _section(protocol: str, version: str, fingerprint: str, entries: pd.DataFram
     heatmaps = _heatmaps(rows, evals) if all(c.startswith("train_") for c, _ in evals) and evals else []
     if evals and all(c[:1] == "T" and c[1:].isdigit() for c, _ in evals):
         heatmaps = _clip_length_matrix(rows, evals)
+    if single_cell and evals and all(CLIP_GROUP.fullmatch(t) for _, t in evals):
+        heatmaps = _clip_count_matrix(rows, evals)
     notes = []
     other = sorted(set(reported["statistic"]) - {MEASURED_STATISTIC}) if len(reported) else []
     if other:
@@ -785,6 +807,28 @@ def _clip_length_matrix(rows: list[Row], evals: list[tuple[str, str]]) -> list[H
     grid = [[r.values.get(eval_key(c, "all")) for r in shown] for c in cells]
     return [Heatmap("mean per-target AUC on all test pairs, by clip length T",
                     [f"T = {c[1:]}" for c in cells], cols, grid, corner="T \\ method")]
+
+
+def _clip_count_matrix(rows: list[Row], evals: list[tuple[str, str]]) -> list[Heatmap]:
+    """k (rows) x (method, aggregation) (columns) of a multi-clip section: how each method's AUC
+    moves with the number of clips per video under each aggregation.  ``k1`` (one clip, nothing
+    to aggregate) heads every aggregation's column, so each column starts from the same number."""
+    found = {(int(m[1]), m[2]) for m in (CLIP_GROUP.fullmatch(t) for _, t in evals)}
+    ks = sorted({k for k, _ in found})
+    hows = [h for h in AGGREGATION_ORDER if any(how == h for _, how in found)] or [None]
+    [cell] = {c for c, _ in evals}
+
+    def value(row: Row, k: int, how: str | None) -> Value | None:
+        return row.values.get(eval_key(cell, "k1" if k == 1 else f"k{k}_{how}"))
+
+    shown = [r for r in rows if r.kind == "measured"]
+    cols = [(r, how) for r in shown for how in hows]
+    if not cols:
+        return []
+    labels = [f"{r.label} · {how}" if how else r.label for r, how in cols]
+    grid = [[value(r, k, how) for r, how in cols] for k in ks]
+    return [Heatmap("mean per-target AUC by clips per video k (embeddings or scores averaged)",
+                    [f"k = {k}" for k in ks], labels, grid, corner="k \\ method · aggregation")]
 
 
 def section_id_of(protocol: str, version: str, fingerprint: str) -> str:
