@@ -46,7 +46,7 @@ def avbench_register_protocols() -> list[ProtocolSpec]:
         ProtocolSpec(name="robustness", version="1", factory="avbench_protocols.robustness:cells",
                      summary="the overall model on perturbed test videos: H.264 CRF 23/28/35, downscaling "
                              "1/2 and 1/4, 15 fps, noise, T/2 and T/4 crops, mirroring; AUC change vs clean "
-                             "with a paired CI"),
+                             "with a paired CI", citation="nvfair2024"),
         ProtocolSpec(name="clip_length_originals", version="1", factory="avbench_protocols.clip_length:cells",
                      params=REFERENCE, citation="f5c2026",
                      summary="clip_length with real videos as self videos (the reference evaluation of "
