@@ -119,6 +119,11 @@ def plan_evaluation(registry, request: EvaluationRequest):
                      profile=profile, seed=_seed(meta, request.checkpoint), method_overrides=config,
                      extractor=extractor, training_overrides=schedule, precision=precision)
     plan = plan_run(registry, dataclasses.replace(run, cells=(request.cell,) if request.cell else ()))
+    if plan.protocol.other_dataset and plan.index.fingerprint == meta.get("dataset_fingerprint"):
+        raise UsageError(f"protocol {plan.protocol.name!r} scores the model on another dataset than it "
+                         f"was trained on, but {plan.index.dataset} at {plan.index.root} is that dataset "
+                         f"(fingerprint {plan.index.fingerprint}); give --data OTHER, or use per_gen for "
+                         "its own test set")
     if spec.input == InputKind.LANDMARKS and plan.method_overrides.get("n_points") != config.get("n_points"):
         raise DatasetError(
             f"{request.checkpoint}: the model reads {config.get('n_points')} landmark points "

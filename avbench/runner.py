@@ -523,6 +523,7 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
     from avbench.training import make_fabric
 
     req = plan.request
+    refuse_training_under(plan.protocol)
     store = store if store is not None else ResultsStore(default_db_path())
     out_dir = Path(out_dir) if out_dir is not None else store.runs_dir
     if not out_dir.resolve().is_relative_to(store.path.parent.resolve()):
@@ -567,6 +568,15 @@ def execute(plan: RunPlan, store=None, out_dir: Path | None = None, force: bool 
                                                 fabric, store, cache_dir, progress, device, env, commit,
                                                 plugins, resume=not force))
     return outcomes
+
+
+def refuse_training_under(protocol: ProtocolSpec) -> None:
+    """``avbench run`` trains and tests on one dataset: a protocol that scores a saved model on
+    another dataset (``cross_dataset``) is for ``avbench evaluate``."""
+    if protocol.other_dataset:
+        raise UsageError(f"protocol {protocol.name!r} scores a model trained on one dataset on another: "
+                         f"train it first (e.g. `avbench run --method M --protocol overall`), then "
+                         f"`avbench evaluate --run ID --protocol {protocol.name} --data OTHER`")
 
 
 def _committed(store, row) -> bool:

@@ -186,6 +186,9 @@ class ProtocolSpec(_Spec):
     main_score: str = "mean_target_auc"
     higher_is_better: bool = True
     params: tuple[tuple[str, Any], ...] = ()
+    # True: the protocol scores a saved model on a dataset other than the one it was trained on
+    # (``avbench evaluate --run ID --protocol P --data OTHER``); ``avbench run`` refuses it.
+    other_dataset: bool = False
 
     def cells(self, generators: Sequence[str]) -> list[Cell]:
         from avbench.errors import PluginError

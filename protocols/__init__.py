@@ -47,6 +47,11 @@ def avbench_register_protocols() -> list[ProtocolSpec]:
                      summary="the overall model on perturbed test videos: H.264 CRF 23/28/35, downscaling "
                              "1/2 and 1/4, 15 fps, noise, T/2 and T/4 crops, mirroring; AUC change vs clean "
                              "with a paired CI", citation="nvfair2024"),
+        ProtocolSpec(name="cross_dataset", version="1", factory="avbench_protocols.per_gen:cells",
+                     other_dataset=True, citation="avaprintdb2026",
+                     summary="a saved overall model scored on another dataset (avbench evaluate --run ID "
+                             "--protocol cross_dataset --data OTHER): all of its test set and each of its "
+                             "generators; real videos left out"),
         ProtocolSpec(name="clip_length_originals", version="1", factory="avbench_protocols.clip_length:cells",
                      params=REFERENCE, citation="f5c2026",
                      summary="clip_length with real videos as self videos (the reference evaluation of "

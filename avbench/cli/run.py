@@ -74,7 +74,7 @@ def run(
     """Train and evaluate METHOD under PROTOCOL on a dataset, and store the results."""
     from avbench.errors import UsageError
     from avbench.launch import process_rank
-    from avbench.runner import RunRequest, plan_run
+    from avbench.runner import RunRequest, plan_run, refuse_training_under
 
     if process_rank() != 0:  # a data-parallel worker: rank 0 reports
         out.quiet = err.quiet = True
@@ -89,7 +89,7 @@ def run(
     for m in methods:  # unknown names fail now, before any dataset is opened
         reg.methods.get(m)
     for p in protocols:
-        reg.protocols.get(p)
+        refuse_training_under(reg.protocols.get(p))
 
     def extractor_for(m: str) -> str | None:  # in a list, --extractor is for its landmark methods
         if len(methods) > 1 and reg.methods.get(m).input != InputKind.LANDMARKS:
