@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -178,14 +179,24 @@ def reencoded(frames: np.ndarray, crf: int) -> np.ndarray:
 
 
 def perturbed_arrays(perturbation: Perturbation, arrays: dict, keys: dict, clip_length: int,
-                     progress: Callable[[int, int], None] | None = None) -> dict:
+                     progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> dict:
     """``arrays`` (label -> time-first array) with ``perturbation`` applied to each; ``keys``
-    gives each label's dataset-relative path (the noise seed)."""
+    gives each label's dataset-relative path (the noise seed).
+
+    Videos are perturbed on ``workers`` threads (default: one per core): the codec, numpy and
+    torch release the GIL, and every video's result depends on that video alone, so the output
+    is the same for any number of threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    labels = list(arrays)
+    workers = workers or max(1, min(16, os.cpu_count() or 1))
     out = {}
-    for k, (label, array) in enumerate(arrays.items()):
-        out[label] = apply(perturbation, array, clip_length, keys[label])
-        if progress:
-            progress(k + 1, len(arrays))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = pool.map(lambda label: apply(perturbation, arrays[label], clip_length, keys[label]), labels)
+        for k, (label, result) in enumerate(zip(labels, done)):
+            out[label] = result
+            if progress:
+                progress(k + 1, len(labels))
     return out
 
 

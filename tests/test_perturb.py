@@ -89,3 +89,15 @@ def test_bad_input_is_named():
         apply(odd, np.zeros((2, 5, 5), np.uint8), 8, "x")
     with pytest.raises(ValueError, match="unknown kind 'swirl'"):
         apply(Perturbation("swirl", "swirl", 1), np.zeros((2, 4, 4), np.uint8), 8, "x")
+
+
+def test_any_number_of_threads_perturbs_a_test_set_alike():
+    from avbench.perturb import perturbed_arrays
+
+    videos = {f"v{i}": smooth_video(12, 32) for i in range(5)}
+    keys = {label: f"CREMA-D/{label}.mp4" for label in videos}
+    one = perturbed_arrays(BY_NAME["noise_5"], videos, keys, 8, workers=1)
+    four = perturbed_arrays(BY_NAME["noise_5"], videos, keys, 8, workers=4)
+    assert list(one) == list(videos)
+    for label in videos:
+        np.testing.assert_array_equal(one[label], four[label])
