@@ -39,8 +39,9 @@ def test_builtins_are_loaded_through_the_entry_point_group():
     assert {"avbench-methods", "avbench-protocols", "avbench-nvfair", "avbench-avaprintdb",
             "avbench-synthetic"} <= set(loaded)
     assert loaded["avbench-protocols"].distribution == "avbench"
-    assert reg.protocols.names() == ["clip_length", "clip_length_originals", "cross_gen", "overall",
-                                     "overall_originals", "per_gen", "per_gen_originals"]
+    assert reg.protocols.names() == ["clip_length", "clip_length_originals", "cross_dataset", "cross_gen",
+                                     "multi_clip", "overall", "overall_originals", "per_gen",
+                                     "per_gen_originals", "robustness"]
     assert reg.datasets.names() == ["avaprintdb", "nvfair", "synthetic"]
     assert reg.protocols.get("overall").plugin == "avbench-protocols"
     assert reg.failures == []
@@ -108,8 +109,8 @@ def test_unknown_name_suggests_and_lists():
     text = str(info.value)
     assert "Unknown protocol 'cross-gen'." in text
     assert "Did you mean 'cross_gen'?" in text
-    assert ("Available protocols: clip_length, clip_length_originals, cross_gen, overall, overall_originals, "
-            "per_gen, per_gen_originals") in text
+    assert ("Available protocols: clip_length, clip_length_originals, cross_dataset, cross_gen, multi_clip, "
+            "overall, overall_originals, per_gen, per_gen_originals, robustness") in text
 
 
 def test_alias_warns_and_resolves(site):
@@ -125,8 +126,9 @@ def test_autoload_can_be_disabled_and_plugins_named(monkeypatch):
     assert Registry(load_plugins()).protocols.names() == []
     monkeypatch.setenv("AVBENCH_PLUGINS", "avbench-protocols")
     reg = Registry(load_plugins())
-    assert reg.protocols.names() == ["clip_length", "clip_length_originals", "cross_gen", "overall",
-                                     "overall_originals", "per_gen", "per_gen_originals"]
+    assert reg.protocols.names() == ["clip_length", "clip_length_originals", "cross_dataset", "cross_gen",
+                                     "multi_clip", "overall", "overall_originals", "per_gen",
+                                     "per_gen_originals", "robustness"]
     assert reg.datasets.names() == []
 
 
