@@ -142,6 +142,24 @@ def plan_evaluation(registry, request: EvaluationRequest):
     return plan, meta
 
 
+def other_build_notice(plan, meta: dict) -> str:
+    """A warning when the model is scored on the dataset it was trained on by name, but on files
+    with another fingerprint: the same synthetic dataset made with another PyAV/FFmpeg build (its
+    x264 writes other bytes), or a real dataset copied with changes.  The scores are real, but
+    they are not comparable with the training run's rows, which fusion and the board rely on."""
+    trained = str(meta.get("dataset_fingerprint") or "")
+    if (plan.protocol.other_dataset or not trained or plan.index.dataset != meta.get("dataset")
+            or plan.index.fingerprint == trained):
+        return ""
+    why = (f"the default dataset was made with another PyAV build: install the av version avbench "
+           f"requires and delete {plan.index.root} so that it is made again"
+           if plan.index.dataset == "synthetic" else
+           f"the files at {plan.index.root} differ from those the model was trained on")
+    return (f"warning: the model was trained on {plan.index.dataset} with fingerprint {trained}, but "
+            f"these files give {plan.index.fingerprint}; the rows are not comparable with the "
+            f"training run's ({why})")
+
+
 def evaluate(registry, plan, checkpoint: Path, meta: dict, store, request: EvaluationRequest,
              cache_dir: Path | None = None, force: bool = False, progress=None) -> list:
     """Score every eval group of the plan's cell with the saved model; store and return one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,25 @@ def test_a_trained_row_records_how_long_its_evaluation_took(trained):
     assert line == ("cell all: trained in 90.0 s; 2 test groups (652 videos) embedded and scored in "
                     "10.0 s (10.0% of the cell)")
     assert cell_timing_line("all", None, [env]).startswith("cell all: model reused; 1 test group (")
+
+
+def _notice_plan(fingerprint: str, dataset: str = "synthetic", other_dataset: bool = False):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(protocol=SimpleNamespace(other_dataset=other_dataset),
+                           index=SimpleNamespace(dataset=dataset, fingerprint=fingerprint,
+                                                 root=Path("/data/synthetic/nvfair-v3")))
+
+
+def test_other_build_notice_names_both_fingerprints_and_the_fix():
+    from avbench.evaluate import other_build_notice
+
+    meta = {"dataset": "synthetic", "dataset_fingerprint": "b78ca9d2453f10ed1d4d"}
+    assert other_build_notice(_notice_plan("b78ca9d2453f10ed1d4d"), meta) == ""
+    said = other_build_notice(_notice_plan("4708c7c5aa77a34c67d8"), meta)
+    assert "b78ca9d2453f10ed1d4d" in said and "4708c7c5aa77a34c67d8" in said
+    assert "PyAV" in said and "/data/synthetic/nvfair-v3" in said
+    # A real dataset is never told to delete its files; another dataset is cross-dataset on purpose.
+    real = other_build_notice(_notice_plan("0000", dataset="nvfair"), {**meta, "dataset": "nvfair"})
+    assert "differ from those the model was trained on" in real and "delete" not in real
+    assert other_build_notice(_notice_plan("0000", other_dataset=True), meta) == ""

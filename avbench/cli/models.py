@@ -32,7 +32,7 @@ def evaluate(
     The rows are evaluation-only: they name the run, dataset, protocol and cell the model was
     trained on. With another --data this is cross-dataset evaluation."""
     from avbench.errors import UsageError
-    from avbench.evaluate import EvaluationRequest, checkpoint_of_row, plan_evaluation
+    from avbench.evaluate import EvaluationRequest, checkpoint_of_row, other_build_notice, plan_evaluation
     from avbench.evaluate import evaluate as evaluate_
     from avbench.progress import full_table, progress_bar
     from avbench.report import protocol_table
@@ -51,6 +51,9 @@ def evaluate(
                             f"protocol {plan.protocol.name} v{plan.protocol.version}, cell {plan.cells[0].name}, "
                             f"data {plan.index.dataset} ({len(plan.index.videos)} videos, fingerprint "
                             f"{plan.index.fingerprint})"))
+    notice = other_build_notice(plan, meta)
+    if notice:
+        err.print(notice, style="yellow", highlight=False)
     with progress_bar(f"evaluate {plan.method.name}") as update:
         rows = evaluate_(reg, plan, path, meta, store, request, force=force,
                          progress=lambda stage, done, total: update(done, total, stage))
