@@ -530,14 +530,9 @@ def _store(store, run_dir: Path, row, table: pd.DataFrame, fplan: FusionPlan):
                                   metadata={"run_key": row.run_key, "method": row.method, "cell": row.cell,
                                             "test_group": row.test_group, "rule": fplan.request.rule,
                                             "components": row.trained_on["components"]})
-        [stored] = store.add_all([dataclasses.replace(row, score_file=store.relative(path), score_sha256=sha)])
     except BaseException:
-        committed = store.find(row.run_key)
-        if committed is not None and committed.score_sha256 is not None and \
-                committed.created_at == row.created_at:
-            pending.publish()
-        else:
-            pending.discard()
+        pending.discard()
         raise
-    pending.publish()
+    [stored] = pending.commit(store, [dataclasses.replace(row, score_file=store.relative(path),
+                                                          score_sha256=sha)])
     return stored

@@ -579,12 +579,6 @@ def refuse_training_under(protocol: ProtocolSpec) -> None:
                          f"`avbench evaluate --run ID --protocol {protocol.name} --data OTHER`")
 
 
-def _committed(store, row) -> bool:
-    """Whether ``row`` (not yet returned by the store) is the newest stored row of its key."""
-    found = store.find(row.run_key)
-    return found is not None and found.score_sha256 == row.score_sha256
-
-
 def _finish_pending(store, row) -> None:
     """Give a reused row's score file its final name if a kill between the commit and the
     rename left it pending, and only if the pending file holds exactly the row's scores."""
@@ -922,16 +916,7 @@ def score_and_store(plan: RunPlan, cell: Cell, method, source, tests: dict[str, 
                 run_key=keys[ev.name],
                 **{**row_fields, "environment": {**row_fields.get("environment", {}),
                                                  "evaluation_s": evaluation_s, "test_videos": len(test)}}))
-        stored = store.add_all(rows)
     except BaseException:  # Ctrl-C too: what is not stored leaves no score file behind
-        # A Ctrl-C can arrive after the commit, before ``add_all`` returns: then the rows
-        # exist, and their files must be kept (renamed), not discarded.
-        if rows and all(_committed(store, r) for r in rows):
-            pending.publish()
-        else:
-            pending.discard()
+        pending.discard()
         raise
-    # A kill between the commit and these renames (one rename per file) leaves rows whose
-    # files are still pending; readers then name the file and its pending copy.
-    pending.publish()
-    return stored
+    return pending.commit(store, rows)

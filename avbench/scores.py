@@ -205,3 +205,27 @@ class PendingScoreFiles:
         for pending, _ in self._files:
             pending.unlink(missing_ok=True)
         self._files = []
+
+    def commit(self, store, rows: list) -> list:
+        """Store ``rows`` (which record these files), then give the files their final names.
+
+        If storing fails or is interrupted (Ctrl-C too), the files are published only when every
+        row is committed anyway (the interrupt came after the commit, before ``add_all``
+        returned) and discarded otherwise.  A kill between the commit and the renames leaves
+        rows whose files are still pending; readers then name the file and its pending copy."""
+        try:
+            stored = store.add_all(rows)
+        except BaseException:
+            if rows and all(_committed(store, row) for row in rows):
+                self.publish()
+            else:
+                self.discard()
+            raise
+        self.publish()
+        return stored
+
+
+def _committed(store, row) -> bool:
+    """Whether ``row`` (not yet returned by the store) is the newest stored row of its key."""
+    found = store.find(row.run_key)
+    return found is not None and found.score_sha256 == row.score_sha256
