@@ -236,9 +236,10 @@ class Section:
         return f"{self.protocol} (protocol v{self.version})" if self.version else f"{self.protocol} (reported only)"
 
 
-@dataclass
-class Evaluated:
-    """One evaluation-only row as the board lists it: a saved model scored on this dataset."""
+@dataclass(kw_only=True)
+class StoredEntry:
+    """What every evaluation-only row the board lists has: which model it scored where, its
+    value, and where the number came from (shown on demand)."""
 
     method: str
     protocol: str
@@ -247,8 +248,7 @@ class Evaluated:
     test_group: str
     seed: int
     value: Value                  # the row's mean per-target AUC and its stored CI
-    trained_on: dict              # the row's trained_on (avbench.results.TRAINED_ON_KEYS)
-    provenance: str               # one line: training run key, checkpoint, commit, date, run key
+    provenance: str               # one line: where the models and the number came from
     run_key: str
     created_at: str
     profile: str = ""
@@ -256,6 +256,20 @@ class Evaluated:
     @property
     def label(self) -> str:
         return profile_label(self.method, self.profile)
+
+    def record(self) -> dict:
+        """The row as results.json lists it (subclasses add their own fields)."""
+        return {"method": self.method, "protocol": self.protocol, "protocol_version": self.version,
+                "cell": self.cell, "test_group": self.test_group, "seed": self.seed,
+                "mean_target_auc": self.value.auc, "ci_low": self.value.ci_low,
+                "ci_high": self.value.ci_high, "run_key": self.run_key, "created_at": self.created_at}
+
+
+@dataclass(kw_only=True)
+class Evaluated(StoredEntry):
+    """One evaluation-only row as the board lists it: a saved model scored on this dataset."""
+
+    trained_on: dict              # the row's trained_on (avbench.results.TRAINED_ON_KEYS)
 
     @property
     def trained_text(self) -> str:
@@ -267,40 +281,21 @@ class Evaluated:
         return self.trained_on["checkpoint_sha256"][:12]
 
     def record(self) -> dict:
-        """The row as results.json lists it."""
-        return {"method": self.method, "protocol": self.protocol, "protocol_version": self.version,
-                "cell": self.cell, "test_group": self.test_group, "seed": self.seed,
-                "mean_target_auc": self.value.auc, "ci_low": self.value.ci_low,
-                "ci_high": self.value.ci_high, "trained_on": dict(self.trained_on),
-                "run_key": self.run_key, "created_at": self.created_at}
+        return {**super().record(), "trained_on": dict(self.trained_on)}
 
 
-@dataclass
-class Fusion:
+@dataclass(kw_only=True)
+class Fusion(StoredEntry):
     """One fusion row (``avbench fuse``) as the board lists it: the fused scores of several
-    saved models, with the paired difference to its best component on the same pairs."""
+    saved models, with the paired difference to its best component on the same pairs.
+    ``method`` is ``fusion(<rule>):<methods>``, not a registered method."""
 
-    method: str                   # fusion(<rule>):<methods>, not a registered method
     rule: str
-    protocol: str
-    version: str
-    cell: str
-    test_group: str
-    seed: int
-    value: Value                  # the fusion's mean per-target AUC and its stored CI
     components: list[dict]        # trained_on["components"]: row id, run key, method, checkpoint hash
     best: str                     # the best component's method (on the same pairs)
     delta: float | None           # fusion - best component, mean per-target AUC
     delta_low: float | None
     delta_high: float | None
-    provenance: str
-    run_key: str
-    created_at: str
-    profile: str = ""
-
-    @property
-    def label(self) -> str:
-        return profile_label(self.method, self.profile)
 
     @property
     def components_text(self) -> str:
@@ -317,13 +312,9 @@ class Fusion:
         return f"{self.delta:+.3f}{ci} vs {self.best}"
 
     def record(self) -> dict:
-        """The row as results.json lists it."""
-        return {"method": self.method, "rule": self.rule, "protocol": self.protocol,
-                "protocol_version": self.version, "cell": self.cell, "test_group": self.test_group,
-                "seed": self.seed, "mean_target_auc": self.value.auc, "ci_low": self.value.ci_low,
-                "ci_high": self.value.ci_high, "components": [dict(c) for c in self.components],
+        return {**super().record(), "rule": self.rule, "components": [dict(c) for c in self.components],
                 "best_component": self.best, "delta_vs_best": self.delta, "delta_ci_low": self.delta_low,
-                "delta_ci_high": self.delta_high, "run_key": self.run_key, "created_at": self.created_at}
+                "delta_ci_high": self.delta_high}
 
 
 @dataclass
