@@ -144,8 +144,8 @@ def plan_evaluation(registry, request: EvaluationRequest):
 
 def other_build_notice(plan, meta: dict) -> str:
     """A warning when the model is scored on the dataset it was trained on by name, but on files
-    with another fingerprint: the same synthetic dataset made with another PyAV/FFmpeg build (its
-    x264 writes other bytes), or a real dataset copied with changes.  The scores are real, but
+    with another fingerprint: the same synthetic dataset made with another PyAV build (its FFmpeg
+    writes its version into each file, changing the sizes), or a real dataset copied with changes.  The scores are real, but
     they are not comparable with the training run's rows, which fusion and the board rely on."""
     trained = str(meta.get("dataset_fingerprint") or "")
     if (plan.protocol.other_dataset or not trained or plan.index.dataset != meta.get("dataset")
