@@ -281,7 +281,10 @@ class Evaluated(StoredEntry):
         return self.trained_on["checkpoint_sha256"][:12]
 
     def record(self) -> dict:
-        return {**super().record(), "trained_on": dict(self.trained_on)}
+        paired = ({"paired_with": self.value.paired_with, "paired_delta": self.value.paired_delta,
+                   "paired_ci": list(self.value.paired_ci) if self.value.paired_ci else None}
+                  if self.value.paired_delta is not None else {})
+        return {**super().record(), "trained_on": dict(self.trained_on), **paired}
 
 
 @dataclass(kw_only=True)
@@ -544,9 +547,14 @@ def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
                       f"{origin['dataset_fingerprint']}) · checkpoint sha256 {origin['checkpoint_sha256'][:12]} · "
                       f"commit {short_commit(r.git_commit)} · {r.device} · run key {r.run_key[:12]} · "
                       f"{r.created_at}")
+        # A perturbed group (robustness) shows its stored paired change against its clean group.
+        pair = metrics.get("vs_paired") if isinstance(metrics.get("vs_paired"), dict) else {}
+        delta, low, high = (_finite(pair.get(k)) for k in ("delta", "ci_low", "ci_high"))
         value = Value(auc=float(r.main_score), ci_low=_finite(metrics.get("mean_target_auc_ci_low")),
                       ci_high=_finite(metrics.get("mean_target_auc_ci_high")), seeds=(int(r.seed),),
-                      provenance=provenance)
+                      provenance=provenance, paired_with=str(pair.get("group", "")) if delta is not None else "",
+                      paired_delta=delta,
+                      paired_ci=(low, high) if low is not None and high is not None else None)
         out.append(Evaluated(
             method=r.method, protocol=r.protocol, version=str(r.protocol_version), cell=r.cell,
             test_group=r.test_group, seed=int(r.seed), value=value, trained_on=dict(origin),

@@ -82,7 +82,8 @@ def test_evaluated_checkpoints_are_listed_apart_and_leave_the_ranked_tables_alon
         "Saved models scored on synthetic by `avbench evaluate`, without training. A model trained on "
         "another dataset, protocol or cell measures how that one model transfers, not how its method "
         "learns from these data: these 3 rows are neither ranked in the tables above nor compared. "
-        "Each shows mean per-target AUC with the 95 % CI stored with it.\n\n"
+        "Each shows mean per-target AUC with the 95 % CI stored with it; a perturbed group (`robustness`) also "
+        "its change against the clean group on the same targets, with its paired 95 % CI.\n\n"
         "| method | protocol | cell | test group | seed | AUC [95 % CI] | trained on (dataset/protocol/cell) "
         "| checkpoint |\n"
         "|---|---|---|---|---|---|---|---|\n"
@@ -132,3 +133,22 @@ def test_a_dataset_with_only_evaluated_checkpoints_gets_a_board(tmp_path):
     assert "## Evaluated checkpoints" in readme and "these 1 rows are neither ranked" in readme
     assert "| f5c_featdiff | overall v1 | all | all | 0 |" in readme
     assert "[elsewhere](elsewhere/README.md)" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_an_evaluated_perturbed_group_shows_its_stored_paired_change_on_both_pages(tmp_path):
+    store = ResultsStore(tmp_path / "results" / "results.sqlite")
+    add_result(store, "f5c_featdiff", "overall", "all", "all", 1.5)
+    row = add_evaluated(store, "f5c_featdiff", 2.0, origin(dataset="synthetic", protocol="overall"))
+    pair = {"group": "clean", "delta": -0.0421, "ci_low": -0.1024, "ci_high": 0.0078, "n_targets": 23}
+    with store._connect() as con:  # the stored row of a robustness group carries vs_paired
+        con.execute("UPDATE results SET metrics = ?, test_group = 'hflip' WHERE id = ?",
+                    (json.dumps({**row.metrics, "vs_paired": pair}), row.id))
+    publish(store, tmp_path / "board")
+    md = (tmp_path / "board" / "synthetic" / "README.md").read_text()
+    html = (tmp_path / "board" / "synthetic" / "index.html").read_text()
+    listed = section(md, "## Evaluated checkpoints", "## Comparisons")
+    assert "| hflip |" in listed and "Δ -0.042 \\[-0.102, +0.008\\] vs clean" in listed
+    assert "Δ -0.042 [-0.102, +0.008] vs clean" in section(html, 'id="table-evaluated"', "</table>")
+    record = json.loads((tmp_path / "board" / "synthetic" / "results.json").read_text())
+    [entry] = [e for e in record["evaluated"] if e["test_group"] == "hflip"]
+    assert entry["paired_with"] == "clean" and entry["paired_delta"] == pytest.approx(-0.0421)
