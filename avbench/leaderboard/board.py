@@ -520,16 +520,23 @@ def fusion_list(rows: pd.DataFrame) -> list[Fusion]:
             if isinstance(origin.get("components"), list) else []
         provenance = (f"fusion of run keys {', '.join(str(c.get('run_key', ''))[:12] for c in components)} · "
                       f"commit {short_commit(r.git_commit)} · {r.device} · run key {r.run_key[:12]} · {r.created_at}")
-        value = Value(auc=float(r.main_score), ci_low=_finite(metrics.get("mean_target_auc_ci_low")),
-                      ci_high=_finite(metrics.get("mean_target_auc_ci_high")), seeds=(int(r.seed),),
-                      provenance=provenance)
         out.append(Fusion(
-            method=r.method, rule=str(origin.get("rule", "")), protocol=r.protocol, version=str(r.protocol_version),
-            cell=r.cell, test_group=r.test_group, seed=int(r.seed), value=value, components=components,
+            **_stored_fields(r, provenance), rule=str(origin.get("rule", "")), components=components,
             best=str(vs.get("method", DASH)), delta=_finite(vs.get("delta")), delta_low=_finite(vs.get("ci_low")),
-            delta_high=_finite(vs.get("ci_high")), provenance=provenance, run_key=r.run_key,
-            created_at=r.created_at, profile=r.profile))
+            delta_high=_finite(vs.get("ci_high"))))
     return out
+
+
+def _stored_fields(r, provenance: str, **value_fields) -> dict:
+    """The fields every listed evaluation-only row (:class:`StoredEntry`) takes from its stored
+    row: identity, its mean per-target AUC with the stored CI, provenance and key."""
+    metrics = r.metrics
+    value = Value(auc=float(r.main_score), ci_low=_finite(metrics.get("mean_target_auc_ci_low")),
+                  ci_high=_finite(metrics.get("mean_target_auc_ci_high")), seeds=(int(r.seed),),
+                  provenance=provenance, **value_fields)
+    return {"method": r.method, "protocol": r.protocol, "version": str(r.protocol_version), "cell": r.cell,
+            "test_group": r.test_group, "seed": int(r.seed), "value": value, "provenance": provenance,
+            "run_key": r.run_key, "created_at": r.created_at, "profile": r.profile}
 
 
 def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
@@ -550,15 +557,10 @@ def evaluated_list(rows: pd.DataFrame) -> list[Evaluated]:
         # A perturbed group (robustness) shows its stored paired change against its clean group.
         pair = metrics.get("vs_paired") if isinstance(metrics.get("vs_paired"), dict) else {}
         delta, low, high = (_finite(pair.get(k)) for k in ("delta", "ci_low", "ci_high"))
-        value = Value(auc=float(r.main_score), ci_low=_finite(metrics.get("mean_target_auc_ci_low")),
-                      ci_high=_finite(metrics.get("mean_target_auc_ci_high")), seeds=(int(r.seed),),
-                      provenance=provenance, paired_with=str(pair.get("group", "")) if delta is not None else "",
-                      paired_delta=delta,
-                      paired_ci=(low, high) if low is not None and high is not None else None)
-        out.append(Evaluated(
-            method=r.method, protocol=r.protocol, version=str(r.protocol_version), cell=r.cell,
-            test_group=r.test_group, seed=int(r.seed), value=value, trained_on=dict(origin),
-            provenance=provenance, run_key=r.run_key, created_at=r.created_at, profile=r.profile))
+        paired = {"paired_with": str(pair.get("group", "")), "paired_delta": delta,
+                  "paired_ci": (low, high) if low is not None and high is not None else None} \
+            if delta is not None else {}
+        out.append(Evaluated(**_stored_fields(r, provenance, **paired), trained_on=dict(origin)))
     return out
 
 
