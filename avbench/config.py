@@ -62,6 +62,9 @@ class TrainingConfig:
                              "steps_per_epoch", "val_every") if getattr(new, k) < 1]
         if small:
             raise UsageError(f"--train {small[0]}={getattr(new, small[0])}: must be at least 1")
+        if new.videos_per_identity < 2:
+            raise UsageError(f"--train videos_per_identity={new.videos_per_identity}: must be at least 2 "
+                             "(the losses compare clips of one driver: a batch needs two of each)")
         return new
 
 

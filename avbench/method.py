@@ -42,9 +42,10 @@ def supervised_contrastive_loss(embeddings: Tensor, labels: Tensor, temperature:
 
     Anchors without a positive in the batch contribute nothing (their term is
     undefined); a batch with no positive pair at all is an error, because it
-    would silently train on nothing.  Under data-parallel training each process
-    holds a slice of the batch; the loss is still the one over the whole batch
-    (see :mod:`avbench.distributed`), so N processes train like one.
+    would silently train on nothing (:func:`require_positive_pair`).  Under data-parallel
+    training each process holds a slice of the batch; the loss is still the one over the
+    whole batch (see :mod:`avbench.distributed`), so N processes train like one.  Nothing
+    here reads a value back to the host, so a GPU step is queued without waiting.
     """
     if embeddings.ndim != 2 or labels.shape != embeddings.shape[:1]:
         raise ValueError(f"expected (B, D) embeddings and (B,) labels, got "
@@ -56,12 +57,24 @@ def supervised_contrastive_loss(embeddings: Tensor, labels: Tensor, temperature:
     logits = logits.masked_fill(self_mask, float("-inf"))
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    require_positive_pair(labels, "supervised contrastive loss")
     n_pos = positives.sum(1)
     has_pos = n_pos > 0
-    if not bool(has_pos.any()):
-        raise ValueError("supervised contrastive loss needs at least two clips of one driver per batch")
-    mean_log_prob_pos = log_prob.masked_fill(~positives, 0.0).sum(1)[has_pos] / n_pos[has_pos]
-    return data_parallel_loss(-mean_log_prob_pos.mean(), world)
+    mean_log_prob_pos = log_prob.masked_fill(~positives, 0.0).sum(1) / n_pos.clamp_min(1)
+    return data_parallel_loss(-(mean_log_prob_pos * has_pos).sum() / has_pos.sum(), world)
+
+
+def require_positive_pair(labels: Tensor, loss: str) -> None:
+    """Raise a ValueError naming ``loss`` unless two of the batch's ``labels`` are equal.
+
+    Checked where the labels are on the CPU.  On a GPU the check would read them back every
+    step, making the host wait for the step's queued kernels; there the training's batches
+    hold ``videos_per_identity`` >= 2 clips of every driver by construction
+    (:class:`~avbench.config.TrainingConfig` refuses fewer), and a batch without a pair
+    would give a NaN loss, which the training reports as non-finite.
+    """
+    if labels.device.type == "cpu" and labels.unique().numel() == labels.numel():
+        raise ValueError(f"{loss} needs at least two clips of one driver per batch")
 
 
 @dataclasses.dataclass(frozen=True)

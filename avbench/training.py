@@ -109,24 +109,63 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 
 def compile_submodules(method, mode: str = "default") -> None:
-    """torch.compile each top-level submodule in place (``Module.compile``): the method's own
-    ``loss``/``embed`` stay plain methods, as Fabric's ``mark_forward_method`` requires.
-    ``mode`` is torch.compile's (``reduce-overhead`` adds CUDA graphs: ``avbench bench
-    --compile-mode`` measures the modes)."""
+    """torch.compile the method in place: ``embed`` as one graph, and each top-level submodule.
+
+    One graph from clips to embeddings lets the compiler fuse across module boundaries (a frame
+    model's clip normalisation into its first layer, the frame differencing and layout changes
+    into the backbone's last kernels and the head's first): on F5C that removes most of the
+    eager elementwise kernels and copies between its compiled parts.  The submodules are
+    compiled too for losses that call them outside ``embed`` (inside ``embed`` they are traced
+    into its graph).  The method's own ``loss``/``embed`` stay methods of its class, as
+    Fabric's ``mark_forward_method`` requires (mark them before compiling).  ``mode`` is
+    torch.compile's (``reduce-overhead`` adds CUDA graphs: ``avbench bench --compile-mode``
+    measures the modes)."""
     if mode not in COMPILE_MODES:
         raise ValueError(f"compile mode {mode!r}: choose one of {', '.join(COMPILE_MODES)}")
+    mode = None if mode == "default" else mode
     for child in method.children():
-        child.compile(mode=None if mode == "default" else mode)
+        child.compile(mode=mode)
+    method.embed = torch.compile(method.embed, mode=mode)  # an instance attribute: the class's stays
+
+
+def make_optimizer(method, cfg: TrainingConfig, device_type: str) -> torch.optim.AdamW:
+    """AdamW with the run's settings; on GPUs PyTorch's fused implementation.
+
+    Fused AdamW updates every parameter in one kernel, and under FP16 loss scaling it takes
+    the scaler's overflow flag and scale itself, so the scaler no longer reads the flag back to
+    the host before each step (a host sync that idles the GPU between steps).  CPUs keep the
+    default implementation: the numbers of CPU runs, which tests compare exactly, stay as they
+    were."""
+    return torch.optim.AdamW(method.parameters(), lr=cfg.lr, betas=cfg.betas,
+                             weight_decay=cfg.weight_decay, fused=device_type == "cuda")
 
 
 @dataclass(frozen=True)
 class StepResult:
-    loss: float  # this process's loss, as a Python float (the one host sync of a step)
+    loss: float  # this process's loss, as a Python float
     grad_norm: float  # total gradient norm after unscaling, before clipping
     applied: bool  # False: the optimiser step was skipped (non-finite loss or gradients)
 
 
-def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float) -> StepResult:
+class PendingStep:
+    """A step's loss and gradient norm, still on the device until :meth:`result` reads them.
+
+    Reading them is a host sync: the host waits for every kernel queued so far.  The training
+    loop reads a step's values only after it has queued the next step, so the GPU always has
+    work queued and never idles while the host prepares a batch."""
+
+    def __init__(self, loss: torch.Tensor, norm: torch.Tensor, values: StepResult | None = None):
+        self._tensors = (loss, norm)
+        self._values = values
+
+    def result(self) -> StepResult:
+        if self._values is None:
+            loss, norm = torch.stack([t.detach().float() for t in self._tensors]).tolist()
+            self._values = StepResult(loss, norm, math.isfinite(norm))
+        return self._values
+
+
+def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float) -> PendingStep:
     """One optimisation step: loss under the run's precision, backward, clipping, AdamW.
 
     The loss runs inside ``fabric.autocast()`` explicitly: Fabric applies its precision
@@ -136,26 +175,44 @@ def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: flo
     A step whose loss or gradients are not finite is skipped, never applied and never an
     error.  Under FP16 ("16-mixed") the loss is multiplied by the gradient scaler's scale
     (2**16 at the start), so an occasional overflow of the *scaled* gradients is how loss
-    scaling finds its scale: Fabric unscales the gradients before clipping, clipping only
+    scaling finds its scale: the scaler unscales the gradients before clipping, clipping only
     measures the (infinite) norm, and the scaler's ``step`` skips the update and halves the
-    scale.  In the other precisions there is no scaler, so the step is skipped here.  The
-    caller counts skipped steps and stops a run that skips many in a row
+    scale, all on the device: the step's values are read later (:class:`PendingStep`).  In the
+    other precisions there is no scaler, so the step is decided here, on the norm read back at
+    once.  The caller counts skipped steps and stops a run that skips many in a row
     (:data:`MAX_SKIPPED_IN_A_ROW`).
     """
     with fabric.autocast():
         loss = model.loss(clips, drivers, targets)
     optimizer.zero_grad(set_to_none=True)
     fabric.backward(loss)
-    norm = fabric.clip_gradients(model, optimizer, max_norm=grad_clip, error_if_nonfinite=False)
-    loss_value, norm_value = torch.stack([loss.detach().float(), norm.detach().float()]).tolist()
+    norm = clip_gradients(fabric, optimizer, grad_clip)
+    pending = PendingStep(loss, norm)
+    if grad_scaler(fabric) is not None:
+        # step() runs either way: it skips the update itself when the unscaled gradients hold
+        # inf/NaN (the norm is then non-finite too), and lowers the scale in update().
+        optimizer.step()
+        return pending
     # Decided on the norm alone: it is the same on every data-parallel process (gradients are
     # all-reduced), and a non-finite loss makes it non-finite too.
-    applied = math.isfinite(norm_value)
-    if applied or grad_scaler(fabric) is not None:
-        # With a scaler, step() must run either way: it skips the update itself when the
-        # unscaled gradients hold inf/NaN, and lowers the scale in update().
+    if pending.result().applied:
         optimizer.step()
-    return StepResult(loss_value, norm_value, applied)
+    return pending
+
+
+def clip_gradients(fabric, optimizer, max_norm: float) -> torch.Tensor:
+    """Unscale the gradients (FP16 loss scaling) and clip them to ``max_norm`` by their total
+    norm; returns that norm before clipping (inf or NaN after an overflow), on the device.
+
+    This is what ``fabric.clip_gradients`` does, but Fabric refuses optimizers that can unscale
+    inside their own step (fused AdamW), although unscaling before the step is valid for them
+    too: the scaler then hands the fused kernel only its overflow flag."""
+    inner = getattr(optimizer, "optimizer", optimizer)  # Fabric's wrapper holds the torch optimizer
+    scaler = grad_scaler(fabric)
+    if scaler is not None:
+        scaler.unscale_(inner)
+    parameters = [p for group in inner.param_groups for p in group["params"]]
+    return torch.nn.utils.clip_grad_norm_(parameters, max_norm, error_if_nonfinite=False)
 
 
 def grad_scaler(fabric):
@@ -341,8 +398,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         torch.backends.cudnn.benchmark = True  # fixed clip shapes: cuDNN's fastest kernels, found once
     if fabric.world_size > 1:
         sync_batchnorm(method, fabric.device.type)  # in place: ``method`` keeps its identity
-    optimizer = torch.optim.AdamW(method.parameters(), lr=cfg.lr, betas=cfg.betas,
-                                  weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(method, cfg, fabric.device.type)
     model, optimizer = fabric.setup(method, optimizer)
     model.mark_forward_method("loss")
     model.mark_forward_method("embed")
@@ -391,16 +447,11 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
         model.train()
         losses, skipped = [], 0
         epoch_start = time.perf_counter()
-        for _ in range(cfg.steps_per_epoch):
-            labels, batch = next(loader)
-            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True), dtype)
-            d = label_tensor([driver_of[x] for x in labels], fabric.device)
-            t = label_tensor([target_of[x] for x in labels], fabric.device)
-            result = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
-            with warnings.catch_warnings():  # torch warns when the first optimiser step was skipped
-                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
-                scheduler.step()  # a skipped step still moves the schedule: it stays a function of the step
-            step += 1
+
+        def account(pending: PendingStep, at_step: int) -> None:
+            """Count one step's result (read once the next step is queued, or at epoch end)."""
+            nonlocal skipped, skipped_in_a_row
+            result = pending.result()
             if result.applied:
                 losses.append(result.loss)
                 skipped_in_a_row = 0
@@ -409,11 +460,28 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                 skipped_in_a_row += 1
                 if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
                     loader.close()
-                    raise _too_many_skipped(skipped_in_a_row, result, epoch, step, fabric)
+                    raise _too_many_skipped(skipped_in_a_row, result, epoch, at_step, fabric)
             if progress:
                 recent = np.mean(losses[-10:]) if losses else float("nan")
-                progress(step, total, f"epoch {epoch} loss {recent:.3f}"
+                progress(at_step, total, f"epoch {epoch} loss {recent:.3f}"
                          + (f" ({skipped} skipped)" if skipped else ""))
+
+        previous = None
+        for _ in range(cfg.steps_per_epoch):
+            labels, batch = next(loader)
+            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True), dtype)
+            d = label_tensor([driver_of[x] for x in labels], fabric.device)
+            t = label_tensor([target_of[x] for x in labels], fabric.device)
+            pending = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
+            with warnings.catch_warnings():  # torch warns when the first optimiser step was skipped
+                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
+                scheduler.step()  # a skipped step still moves the schedule: it stays a function of the step
+            step += 1
+            if previous is not None:
+                account(previous, step - 1)
+            previous = pending
+        if previous is not None:
+            account(previous, step)
         seconds = time.perf_counter() - epoch_start
         record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"),
                   "lr": scheduler.get_last_lr()[0], "skipped_steps": skipped,

@@ -88,7 +88,9 @@ cores a training step (B = 8, T = 16) takes 0.4 s fused, looped or with ``False`
 backbone runs channels-last (it re-strides its input itself: ``module.to(memory_format=...)``
 refuses the head's 5-D Conv3d weights); fcc and ccc use layouts in which their work is plain
 matmuls and gathers; there are no Python loops over positions or time steps and no host syncs;
-fp16/bf16 autocast is checked.
+fp16/bf16 autocast is checked.  On GPUs with Triton ccc runs as two fused kernels
+(:mod:`avbench.ops.max_relative`: no similarity matrix, winners as int8, no scatter-add), and
+fcc hands it channels-last maps so that each position's channels are one contiguous row.
 
 Parameters.  The paper (Table I) reports 0.53 M = F5C 0.06 M + head 0.47 M.  The reference
 model has 526,808: ConvStack 19,512 + fcc 16,896 + the unused ccc Linear 16,512 (F5C 52,920) +
@@ -111,6 +113,7 @@ from torch import Tensor, nn
 
 from avbench.distributed import SumSyncBatchNorm
 from avbench.method import Method
+from avbench.ops import max_relative
 from avbench.specs import InputKind
 
 CONDITIONS = ("featdiff", "pixeldiff", "rawfeat", "static")
@@ -493,7 +496,7 @@ class FullyConnectedConv(nn.Module):
     Every output position sees its full row and column (a global receptive field on the map).
     The output is the two branches' outputs concatenated (the reference); ``fusion`` adds the
     paper text's 1x1 conv (+ BN + ReLU) over the concatenation.  Takes and returns (N, C, H, W)
-    maps; works internally on a channel-major copy.
+    maps (channels-last out); works internally on a channel-major copy.
 
     Args:
         channels: input = output channels (split in two halves).
@@ -517,7 +520,8 @@ class FullyConnectedConv(nn.Module):
         z = torch.cat([self.branch_hw(a, steps), self.branch_wh(b, steps)], dim=0)
         if self.fuse is not None:
             z = self.fuse(_as_image(z), steps, 2).view_as(z)
-        return z.permute(2, 0, 1, 3)  # (N, C, H, W) view
+        # Channels-last (N, C, H, W): ccc reads each position's C-vector as one contiguous row.
+        return z.permute(2, 0, 1, 3).contiguous(memory_format=torch.channels_last)
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,6 +556,7 @@ def knn_positions(x: Tensor, k: int, include_self: bool = False) -> Tensor:
 
 
 MAX_K_BY_MAXIMA = 8
+FUSED_CCC = True  # on GPUs with Triton: ccc as two fused kernels (avbench.ops.max_relative)
 
 
 def top_k_by_maxima(scores: Tensor, k: int) -> Tensor:
@@ -617,6 +622,12 @@ class MaxRelativeCorrespondence(nn.Module):
     out_i = x_i + ReLU(x_i + max_{j in N(i)} (x_j - x_i)), per channel.  As i is in N(i),
     x_i + max_j (x_j - x_i) = max_{j in N(i)} x_j, so out = x + ReLU(neighbour max of x).
 
+    On a GPU with Triton the same function runs as two fused kernels
+    (:mod:`avbench.ops.max_relative`: no similarity matrix or int64 winners in memory, no
+    scatter-add; similarities are summed in float32, so neighbour choices can differ where two
+    similarities tie within half-precision rounding).  ``FUSED_CCC = False`` keeps the plain
+    path below everywhere; the tests compare the two.
+
     Args:
         k: neighbourhood size, self included (paper: 4).
     """
@@ -630,6 +641,8 @@ class MaxRelativeCorrespondence(nn.Module):
         return knn_positions(_positions(x), self.k, include_self=True)
 
     def forward(self, x: Tensor) -> Tensor:
+        if FUSED_CCC and max_relative.supports(x, self.k):
+            return max_relative.max_relative(x, self.k)
         _, _, h, w = x.shape
         pts = _positions(x)  # (N, P, C)
         idx = knn_positions(pts, self.k, include_self=True)

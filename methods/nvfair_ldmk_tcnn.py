@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from avbench.landmarks.layouts import layout_for
 from avbench.landmarks.normalise import normalise_points
-from avbench.method import LandmarkConfig, Method, data_parallel_loss, gather_batch
+from avbench.method import LandmarkConfig, Method, data_parallel_loss, gather_batch, require_positive_pair
 from avbench.specs import InputKind
 
 
@@ -68,11 +68,12 @@ def nvfair_contrastive_loss(anchors: Tensor, drivers: Tensor, shuffled: Tensor |
     shuf = torch.zeros_like(pos)
     if shuffled is not None:  # shuffled clips of the anchor's own driver
         shuf = (torch.exp(-torch.cdist(anchors, shuffled).pow(2) / tau) * same).sum(1)
+    require_positive_pair(drivers, "the NVFAIR contrastive loss")
     has_pos = (same & ~eye).any(1)
-    if not bool(has_pos.any()):
-        raise ValueError("the NVFAIR contrastive loss needs at least two clips of one driver per batch")
-    loss = -torch.log(pos / (pos + neg + shuf))
-    return data_parallel_loss(loss[has_pos].mean(), world)
+    # Anchors without a positive are left out by their weight (no boolean indexing: that would
+    # read the mask back to the host every step).
+    loss = -torch.log(torch.where(has_pos, pos, 1.0) / (pos + neg + shuf))
+    return data_parallel_loss((loss * has_pos).sum() / has_pos.sum(), world)
 
 
 class TemporalBlock(nn.Module):

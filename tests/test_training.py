@@ -23,7 +23,7 @@ def test_mixed_precision_reaches_the_marked_loss_method():
     model.mark_forward_method("loss")
     clips, drivers, targets = random_input(method, 16, 4, "cpu")
     before = [p.detach().clone() for p in method.parameters()]
-    result = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    result = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result()
     # One backbone call on all B * T frames (BatchNorm statistics per time step inside it).
     assert seen == [torch.bfloat16] and result.applied and math.isfinite(result.loss)
     assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters()))  # a real step
@@ -54,11 +54,11 @@ def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies():
     _poison(next(method.parameters()), {1})
     clips, drivers, targets = random_input(method, 8, 16, "cpu")
     before = [p.detach().clone() for p in method.parameters()]
-    first = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    first = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result()
     assert not first.applied and math.isinf(first.grad_norm) and math.isfinite(first.loss)
     assert all(torch.equal(b, p) for b, p in zip(before, method.parameters()))  # nothing applied
     assert not optimizer.state_dict()["state"]  # AdamW's moments were not fed an inf either
-    second = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    second = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result()
     assert second.applied and math.isfinite(second.grad_norm)
     assert all(torch.isfinite(p).all() for p in method.parameters())
     assert any(not torch.equal(b, p) for b, p in zip(before, method.parameters()))
@@ -299,16 +299,17 @@ def _cell_long(tmp_path, steps: int):
 def _fp16_steps(method, fabric, device: str, poisoned_pass: int) -> tuple[list, list]:
     """Four FP16 steps with loss scaling; the scale is set to 256 after the first (so that
     only the poisoned backward pass can overflow); returns the steps and the scale after each."""
-    from avbench.training import grad_scaler
+    from avbench.config import TrainingConfig
+    from avbench.training import grad_scaler, make_optimizer
 
-    model, optimizer = fabric.setup(method, torch.optim.AdamW(method.parameters()))
+    model, optimizer = fabric.setup(method, make_optimizer(method, TrainingConfig(), device))
     model.mark_forward_method("loss")
     _poison(next(method.parameters()), {poisoned_pass})
     clips, drivers, targets = random_input(method, 8, 16, device)
     scaler = grad_scaler(fabric)
     results, scales = [], []
     for i in range(4):
-        results.append(train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0))
+        results.append(train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result())
         if i == 0:
             scaler.update(new_scale=256.0)
         scales.append(scaler.get_scale())
@@ -381,3 +382,27 @@ def test_every_epoch_reports_one_summary_line(tmp_path):
     _cell(tmp_path / "c", lines=seen)
     assert [ln.split(":")[0] for ln in seen] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert all("clips/s" in ln and "skipped steps" in ln for ln in seen)
+
+
+@pytest.mark.gpu
+def test_an_fp16_training_step_queues_without_waiting_for_the_gpu():
+    """With FP16 loss scaling and fused AdamW, forward, backward, unscaling, clipping, the skip
+    decision and the update all stay on the device: the host reads a step's loss and norm
+    later (the training loop: after queueing the next step), so the GPU never idles."""
+    if not torch.cuda.is_available():
+        pytest.fail("the gpu marker needs a CUDA device")
+    from avbench.config import TrainingConfig
+    from avbench.training import make_fabric, make_optimizer
+
+    method = build_for_bench(load_registry(), "f5c_featdiff", 478)
+    fabric = make_fabric("cuda", "16-mixed")
+    model, optimizer = fabric.setup(method, make_optimizer(method, TrainingConfig(), "cuda"))
+    model.mark_forward_method("loss")
+    clips, drivers, targets = random_input(method, 8, 16, "cuda")
+    assert train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result().applied
+    torch.cuda.set_sync_debug_mode("error")  # any host sync now raises
+    try:
+        pending = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert pending.result().applied and math.isfinite(pending.result().loss)

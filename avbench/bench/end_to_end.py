@@ -16,10 +16,12 @@ import pandas as pd
 import torch
 
 from avbench.bench.model import ModelBench, synchronize, throughput_record
+from avbench.config import TrainingConfig
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
 from avbench.distributed import sync_batchnorm
-from avbench.training import compile_submodules, label_ids, label_tensor, make_fabric, train_step
+from avbench.training import (compile_submodules, label_ids, label_tensor, make_fabric, make_optimizer,
+                              train_step)
 
 
 def end_to_end_throughput(method, method_name: str, source: ClipSource, train: pd.DataFrame,
@@ -32,7 +34,7 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
     if devices > 1:
         fabric.launch()
         sync_batchnorm(method, fabric.device.type)
-    optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
+    optimizer = make_optimizer(method, TrainingConfig(), fabric.device.type)
     model, optimizer = fabric.setup(method, optimizer)
     model.mark_forward_method("loss")
     model.train()
@@ -46,11 +48,16 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
     with BatchPrefetcher(source, lambda: next(draw), cfg.clip_length, rng, workers=workers,
                          pin=on_gpu, shard=(fabric.global_rank, fabric.world_size),
                          device=fabric.device if on_gpu else None) as loader:
+        previous: list = []
+
         def step() -> None:
             labels, batch = next(loader)
             clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True))
             d = label_tensor([driver_of[x] for x in labels], fabric.device)
-            train_step(model, optimizer, fabric, clips, d, d, grad_clip=1.0)
+            pending = train_step(model, optimizer, fabric, clips, d, d, grad_clip=1.0)
+            if previous:  # read once the next step is queued, as the training loop does
+                previous.pop().result()
+            previous.append(pending)
 
         for _ in range(cfg.warmup):
             step()

@@ -4,7 +4,7 @@ This is model compute only, the same thing the paper's reference training loop i
 (random tensors on the GPU), so the model is isolated from data loading;
 :mod:`avbench.bench.pipeline` measures the loader.  Training goes through the same
 Lightning Fabric path as :func:`avbench.training.train_cell` (precision plugin,
-backward, gradient clipping, AdamW), so a faster figure here is a faster training there.
+backward, gradient clipping, the same AdamW, each step's values read after the next is queued), so a faster figure here is a faster training there.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from avbench.bench.machine import peak_flops
+from avbench.config import TrainingConfig
 from avbench.specs import InputKind
-from avbench.training import compile_submodules, make_fabric, train_step
+from avbench.training import compile_submodules, make_fabric, make_optimizer, train_step
 
 DTYPES = {"32-true": "fp32", "16-mixed": "fp16", "bf16-mixed": "bf16"}
 
@@ -103,15 +104,20 @@ def training_step_on_random_input(method, cfg: ModelBench, device: str):
     random batch of the method's input kind.  Not compiled: callers count FLOPs first."""
     torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
     fabric = make_fabric(device, cfg.precision)
-    optimizer = torch.optim.AdamW(method.parameters(), lr=1e-4)
+    optimizer = make_optimizer(method, TrainingConfig(), fabric.device.type)
     model, optimizer = fabric.setup(method, optimizer)
     model.mark_forward_method("loss")
     model.train()
     clips, drivers, targets = random_input(method, cfg.batch, cfg.clip_length, fabric.device,
                                            cfg.landmark_points)
 
+    previous: list = []
+
     def step() -> None:
-        train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+        pending = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+        if previous:  # as the training loop: a step's values are read once the next is queued
+            previous.pop().result()
+        previous.append(pending)
 
     return step
 
