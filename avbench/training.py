@@ -108,7 +108,7 @@ def make_fabric(device: str, precision: str, devices: int = 1):
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
-def compile_submodules(method, mode: str = "default") -> None:
+def compile_method(method, mode: str = "default") -> None:
     """torch.compile the method in place: ``embed`` as one graph, and each top-level submodule.
 
     One graph from clips to embeddings lets the compiler fuse across module boundaries (a frame
@@ -154,13 +154,13 @@ class PendingStep:
     loop reads a step's values only after it has queued the next step, so the GPU always has
     work queued and never idles while the host prepares a batch."""
 
-    def __init__(self, loss: torch.Tensor, norm: torch.Tensor, values: StepResult | None = None):
-        self._tensors = (loss, norm)
-        self._values = values
+    def __init__(self, loss: torch.Tensor, norm: torch.Tensor):
+        self._tensors = (loss.detach(), norm.detach())  # not the autograd graph behind them
+        self._values: StepResult | None = None
 
     def result(self) -> StepResult:
         if self._values is None:
-            loss, norm = torch.stack([t.detach().float() for t in self._tensors]).tolist()
+            loss, norm = torch.stack([t.float() for t in self._tensors]).tolist()
             self._values = StepResult(loss, norm, math.isfinite(norm))
         return self._values
 
@@ -403,7 +403,7 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
     model.mark_forward_method("loss")
     model.mark_forward_method("embed")
     if compile:
-        compile_submodules(method)
+        compile_method(method)
     total = cfg.epochs * cfg.steps_per_epoch
     warmup = cfg.warmup_epochs * cfg.steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))

@@ -406,3 +406,33 @@ def test_an_fp16_training_step_queues_without_waiting_for_the_gpu():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert pending.result().applied and math.isfinite(pending.result().loss)
+
+
+def test_compile_method_traces_f5c_s_embed_as_one_graph(monkeypatch):
+    """``--compile`` compiles ``embed`` whole (clip normalisation, backbone, differencing and
+    head in one graph: no graph breaks, so they fuse), with the same embeddings and the same
+    state dict keys (checkpoints load either way).  Traced with dynamo's eager backend: the
+    graph is what is checked, not the generated code."""
+    import functools
+
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    from avbench.training import compile_method
+
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
+    torch._dynamo.reset()
+    counters.clear()
+    torch.manual_seed(0)
+    method = build_for_bench(load_registry(), "f5c_featdiff", 478).eval()
+    keys = list(method.state_dict())
+    clips = torch.rand(2, 4, 1, 128, 128)
+    with torch.no_grad():
+        plain = method.embed(clips)
+        compile_method(method)
+        compiled = method.embed(clips)
+    assert dict(counters["graph_break"]) == {}
+    assert counters["stats"]["unique_graphs"] == 1
+    torch.testing.assert_close(compiled, plain, rtol=0, atol=0)
+    assert list(method.state_dict()) == keys
+    torch._dynamo.reset()

@@ -20,7 +20,7 @@ from avbench.config import TrainingConfig
 from avbench.data.loader import ClipSource, balanced_batches
 from avbench.data.prefetch import BatchPrefetcher
 from avbench.distributed import sync_batchnorm
-from avbench.training import (compile_submodules, label_ids, label_tensor, make_fabric, make_optimizer,
+from avbench.training import (compile_method, label_ids, label_tensor, make_fabric, make_optimizer,
                               train_step)
 
 
@@ -39,7 +39,7 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
     model.mark_forward_method("loss")
     model.train()
     if cfg.compile:
-        compile_submodules(method, cfg.compile_mode)
+        compile_method(method, cfg.compile_mode)
     rng = np.random.default_rng(seed)
     draw = balanced_batches(train, max(2, cfg.batch // 8), min(8, cfg.batch), rng)
     driver_of = label_ids(train, "driver")

@@ -17,7 +17,7 @@ import torch
 from avbench.bench.machine import peak_flops
 from avbench.config import TrainingConfig
 from avbench.specs import InputKind
-from avbench.training import compile_submodules, make_fabric, make_optimizer, train_step
+from avbench.training import compile_method, make_fabric, make_optimizer, train_step
 
 DTYPES = {"32-true": "fp32", "16-mixed": "fp16", "bf16-mixed": "bf16"}
 
@@ -129,7 +129,7 @@ def train_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     flops = _flops(step)  # eager, before compiling: the counter does not see inside compiled graphs
     if cfg.compile:
-        compile_submodules(method, cfg.compile_mode)
+        compile_method(method, cfg.compile_mode)
     seconds = _timed(step, cfg.steps, cfg.warmup, device)
     return throughput_record("train", method_name, cfg, device, seconds, flops)
 
@@ -151,6 +151,6 @@ def infer_throughput(method, method_name: str, cfg: ModelBench, device: str) -> 
 
     flops = _flops(step)
     if cfg.compile:
-        compile_submodules(method, cfg.compile_mode)
+        compile_method(method, cfg.compile_mode)
     seconds = _timed(step, cfg.steps, cfg.warmup, device)
     return throughput_record("infer", method_name, cfg, device, seconds, flops)

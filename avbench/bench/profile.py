@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from avbench.bench.model import ModelBench, training_step_on_random_input
-from avbench.training import compile_submodules
+from avbench.training import compile_method
 
 TOP = 25
 
@@ -28,7 +28,7 @@ def profile_training(method, method_name: str, cfg: ModelBench, device: str, out
 
     step = training_step_on_random_input(method, cfg, device)
     if cfg.compile:
-        compile_submodules(method, cfg.compile_mode)
+        compile_method(method, cfg.compile_mode)
     for _ in range(max(cfg.warmup, 1)):
         step()
     cuda = device.startswith("cuda")

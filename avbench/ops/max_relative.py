@@ -37,7 +37,6 @@ Both kernels read and write any strides: the input is usually fcc's channel-majo
 
 from __future__ import annotations
 
-import math
 import os
 
 import torch

@@ -59,7 +59,7 @@ def test_the_optimised_model_embeds_as_the_plain_one_on_the_gpu(monkeypatch):
     order, so a position whose 4th and 5th most similar positions tie within float32 rounding can
     take the other one; measured on an H200, 2.1e-5 at most on these clips.)"""
     import avbench_methods.f5c as f5c
-    from avbench.training import compile_submodules
+    from avbench.training import compile_method
 
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(0)
@@ -72,7 +72,7 @@ def test_the_optimised_model_embeds_as_the_plain_one_on_the_gpu(monkeypatch):
         plain = method.embed(clips)
         torch.testing.assert_close(fast, plain, rtol=0, atol=1e-4)
         monkeypatch.undo()
-        compile_submodules(method)
+        compile_method(method)
         compiled = method.embed(clips)
     torch.testing.assert_close(compiled, plain, rtol=1e-4, atol=1e-4)
     # the reference's per-frame loop, the baseline of the speed-up ratio, agrees as well

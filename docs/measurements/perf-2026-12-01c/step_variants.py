@@ -1,4 +1,5 @@
-"""Dev experiment: training-step variants and ccc kernel configs on one GPU (not shipped)."""
+"""Dev experiment: training-step variants and ccc kernel configs on one GPU, as run at commit dfa7812
+(later commits renamed avbench.training.compile_submodules to compile_method)."""
 import json, sys, time, itertools
 import torch
 from avbench.registry import load_registry
