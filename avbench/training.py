@@ -165,6 +165,36 @@ class PendingStep:
         return self._values
 
 
+class OneStepBehind:
+    """Reads each step's values once the step after it is queued (:class:`PendingStep`).
+
+    ``push`` the step just queued: the step before it is read (``read(pending, index)``);
+    ``flush`` reads the last one.  ``waited_s`` adds up the time spent waiting for those reads,
+    i.e. for the GPU: near zero means the host, not the GPU, sets the pace."""
+
+    def __init__(self, read: Callable[[PendingStep, int], None] | None = None):
+        self._read = read
+        self._held: tuple[PendingStep, int] | None = None
+        self.waited_s = 0.0
+
+    def push(self, pending: PendingStep, index: int) -> None:
+        held, self._held = self._held, (pending, index)
+        if held is not None:
+            self._take(*held)
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            self._take(*held)
+
+    def _take(self, pending: PendingStep, index: int) -> None:
+        start = time.perf_counter()
+        pending.result()
+        self.waited_s += time.perf_counter() - start
+        if self._read is not None:
+            self._read(pending, index)
+
+
 def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: float) -> PendingStep:
     """One optimisation step: loss under the run's precision, backward, clipping, AdamW.
 
@@ -436,12 +466,12 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
             warnings.warn(note, ResumeWarning, stacklevel=2)
     batches = balanced_batches(train, cfg.identities_per_batch, cfg.videos_per_identity, rng)
     on_gpu = fabric.device.type == "cuda"
-    loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
-                             workers=loader_workers() if on_gpu else 0, pin=on_gpu,
-                             shard=(fabric.global_rank, fabric.world_size),
-                             device=fabric.device if on_gpu else None)
-    driver_of, target_of = label_ids(train, "driver"), label_ids(train, "target")
     dtype = next(method.parameters()).dtype  # FP32 weights under mixed precision, FP64 in FP64 runs
+    loader = BatchPrefetcher(source, lambda: next(batches), clip_length, rng,
+                             workers=loader_workers() if on_gpu else 0,
+                             shard=(fabric.global_rank, fabric.world_size), device=fabric.device,
+                             dtype=dtype)
+    driver_of, target_of = label_ids(train, "driver"), label_ids(train, "target")
     skipped_in_a_row = 0
     for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
@@ -466,10 +496,9 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                 progress(at_step, total, f"epoch {epoch} loss {recent:.3f}"
                          + (f" ({skipped} skipped)" if skipped else ""))
 
-        previous = None
+        behind = OneStepBehind(account)
         for _ in range(cfg.steps_per_epoch):
-            labels, batch = next(loader)
-            clips = source.to_input(batch, lambda x: x.to(fabric.device, non_blocking=True), dtype)
+            labels, clips = next(loader)
             d = label_tensor([driver_of[x] for x in labels], fabric.device)
             t = label_tensor([target_of[x] for x in labels], fabric.device)
             pending = train_step(model, optimizer, fabric, clips, d, t, cfg.grad_clip)
@@ -477,11 +506,8 @@ def train_cell(method, fabric, train: pd.DataFrame, val: pd.DataFrame, source: C
                 warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
                 scheduler.step()  # a skipped step still moves the schedule: it stays a function of the step
             step += 1
-            if previous is not None:
-                account(previous, step - 1)
-            previous = pending
-        if previous is not None:
-            account(previous, step)
+            behind.push(pending, step)
+        behind.flush()
         seconds = time.perf_counter() - epoch_start
         record = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else float("nan"),
                   "lr": scheduler.get_last_lr()[0], "skipped_steps": skipped,

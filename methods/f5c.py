@@ -624,9 +624,9 @@ class MaxRelativeCorrespondence(nn.Module):
 
     On a GPU with Triton the same function runs as two fused kernels
     (:mod:`avbench.ops.max_relative`: no similarity matrix or int64 winners in memory, no
-    scatter-add; similarities are summed in float32, so neighbour choices can differ where two
-    similarities tie within half-precision rounding).  ``FUSED_CCC = False`` keeps the plain
-    path below everywhere; the tests compare the two.
+    scatter-add; similarities rounded as this path rounds them under autocast, so both rank
+    the same neighbours but where a near-tie's rounding flips).  ``FUSED_CCC = False`` keeps
+    the plain path below everywhere; the tests compare the two.
 
     Args:
         k: neighbourhood size, self included (paper: 4).

@@ -17,7 +17,7 @@ import torch
 from avbench.bench.machine import peak_flops
 from avbench.config import TrainingConfig
 from avbench.specs import InputKind
-from avbench.training import compile_method, make_fabric, make_optimizer, train_step
+from avbench.training import OneStepBehind, compile_method, make_fabric, make_optimizer, train_step
 
 DTYPES = {"32-true": "fp32", "16-mixed": "fp16", "bf16-mixed": "bf16"}
 
@@ -111,13 +111,10 @@ def training_step_on_random_input(method, cfg: ModelBench, device: str):
     clips, drivers, targets = random_input(method, cfg.batch, cfg.clip_length, fabric.device,
                                            cfg.landmark_points)
 
-    previous: list = []
+    behind = OneStepBehind()  # as the training loop: a step's values are read once the next is queued
 
     def step() -> None:
-        pending = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
-        if previous:  # as the training loop: a step's values are read once the next is queued
-            previous.pop().result()
-        previous.append(pending)
+        behind.push(train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0), 0)
 
     return step
 

@@ -70,8 +70,13 @@ class ClipSource:
         float32 unless ``dtype`` asks otherwise (float64 for FP64 runs)."""
         import torch
 
-        x = device_put(torch.as_tensor(batch)).to(dtype or torch.float32)
-        return x.div_(255.0) if self.kind == InputKind.FRAMES else x
+        x = device_put(torch.as_tensor(batch))
+        dtype = dtype or torch.float32
+        if self.kind != InputKind.FRAMES:
+            return x.to(dtype)
+        # One pass, uint8 in, ``dtype`` out (a 0-dim divisor of that dtype sets the result's):
+        # the same values as converting first and dividing after, without a second pass.
+        return (x / torch.tensor(255.0, dtype=dtype)).to(dtype)  # .to: float frames given
 
     def batch(self, labels: list, clip_length: int, device_put: Callable,
               rng: np.random.Generator | None = None, dtype=None):

@@ -2,10 +2,12 @@
 
 The main thread draws each batch's videos and clip starts (all random choices, in the
 same order as without prefetching, so results do not change); loader threads copy the
-clips out of the memory-mapped frame cache (numpy copies release the GIL) into pinned
-memory.  On a GPU the next batch's host-to-device copy runs on a side CUDA stream while
-the current step computes: a paper batch is 134 MB of uint8, about 4 ms over PCIe, which
-on the compute stream would idle the GPU for 5 % of every step.
+clips out of the memory-mapped frame cache (numpy copies release the GIL).  What comes out
+is the method's input (:meth:`ClipSource.to_input`: frames scaled to [0, 1]).  On a GPU the
+threads copy into pinned memory, and the next batch's host-to-device copy and its scaling
+run on a side CUDA stream while the current step computes: a paper batch is 134 MB of uint8,
+about 4 ms over PCIe, which on the compute stream would idle the GPU for 5 % of every step,
+and its scaling to float32 writes 537 MB more.  Elsewhere the threads scale the batch too.
 
 Under data-parallel training every process draws the same global batch (same seed, same
 draws) and loads only its own slice (``shard``), so N processes see exactly the clips
@@ -33,22 +35,25 @@ class BatchPrefetcher:
         rng: the generator of clip starts (drawn on the calling thread).
         workers: loader threads; 0 loads on the calling thread (no prefetch).
         depth: batches prepared ahead (with ``workers`` > 0).
-        pin: copy batches into page-locked memory (for asynchronous copies to a GPU).
         shard: ``(rank, world_size)``: keep this process's contiguous slice of each batch.
-        device: a CUDA device to stage batches on, one ahead, through a side stream;
-            ``None`` yields CPU tensors.
+        device: where the batches are wanted (``None``: the CPU).  A CUDA device gets them
+            through pinned memory and a side stream, one batch ahead.
+        dtype: the input's floating dtype (float32 unless given; float64 for FP64 runs).
     """
 
     def __init__(self, source: ClipSource, next_labels: Callable[[], list], clip_length: int,
-                 rng: np.random.Generator, workers: int = 4, depth: int = 4, pin: bool = False,
-                 shard: tuple[int, int] = (0, 1), device=None):
+                 rng: np.random.Generator, workers: int = 4, depth: int = 4,
+                 shard: tuple[int, int] = (0, 1), device=None, dtype=None):
+        import torch
+
         self.source, self.next_labels, self.t, self.rng = source, next_labels, clip_length, rng
-        self.pin = pin
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.dtype = dtype
         self.rank, self.world = shard
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="avbench-loader") if workers else None
         self.pending: deque = deque()
         self.depth = max(1, depth) if workers else 0
-        self.stager = _CudaStager(device) if device is not None and device.type == "cuda" else None
+        self.stager = _CudaStager(self.device, self._to_input) if self.device.type == "cuda" else None
 
     def _draw(self) -> tuple[list, list[int]]:
         """The next global batch's labels and starts (every rank draws them all), cut to this
@@ -65,10 +70,16 @@ class BatchPrefetcher:
         return labels[cut], starts[cut]
 
     def _load(self, labels: list, starts: list[int]):
+        """On a loader thread: the batch, pinned for a GPU (staged as it is), else as input."""
         import torch
 
         batch = torch.from_numpy(self.source.gather(labels, starts, self.t))
-        return batch.pin_memory() if self.pin else batch
+        if self.stager is not None:
+            return batch.pin_memory()
+        return self._to_input(batch.to(self.device))
+
+    def _to_input(self, batch):
+        return self.source.to_input(batch, lambda x: x, self.dtype)
 
     def _submit(self) -> None:
         labels, starts = self._draw()
@@ -106,28 +117,29 @@ class BatchPrefetcher:
 class _CudaStager:
     """Keeps one batch in flight to the GPU on its own stream.
 
-    ``swap`` hands out the batch copied during the previous step (the compute stream
-    waits for that copy only) and starts copying the next one, so the copy of batch
+    ``swap`` hands out the batch copied and scaled during the previous step (the compute
+    stream waits for that work only) and starts on the next one, so the copy of batch
     i + 1 overlaps the step on batch i.
     """
 
-    def __init__(self, device):
+    def __init__(self, device, prepare: Callable):
         import torch
 
-        self.torch, self.device = torch, device
+        self.torch, self.device, self.prepare = torch, device, prepare
         self.stream = torch.cuda.Stream(device)
         self.staged: tuple[list, object] | None = None
 
     def _stage(self, labels: list, host) -> tuple[list, object]:
+        # The uint8 copy is used on the side stream only; the input it becomes is handed out.
         with self.torch.cuda.stream(self.stream):
-            return labels, host.to(self.device, non_blocking=True)
+            return labels, self.prepare(host.to(self.device, non_blocking=True))
 
     def swap(self, next_host: Callable[[], tuple[list, object]]) -> tuple[list, object]:
         if self.staged is None:
             self.staged = self._stage(*next_host())
         labels, batch = self.staged
         compute = self.torch.cuda.current_stream(self.device)
-        compute.wait_stream(self.stream)  # only this batch's copy is queued on the side stream
+        compute.wait_stream(self.stream)  # only this batch's work is queued on the side stream
         batch.record_stream(compute)  # its memory is reused only after the step that reads it
         self.staged = self._stage(*next_host())
         return labels, batch

@@ -19,17 +19,16 @@ own gradient (the residual, plus its own share where it won), then the neighbour
 atomic adds, then one write in the input's layout.
 
 The function is the plain path's, out_i = x_i + ReLU(max_{j in N(i)} x_j) per channel, with
-N(i) = i and its k-1 most cosine-similar positions (i ranked first), with two documented
-differences in rounding only:
-
-* Similarities are float32 dot products of the un-normalised vectors scaled by both inverse
-  norms (IEEE float32 products for float32 maps, tensor-core products of the half-precision
-  maps otherwise).  The plain path rounds the normalised vectors and the similarities to the
-  autocast dtype.  Neighbour choices can therefore differ where two positions' similarities
-  tie to within that rounding (ties go to the lower position index in both); in float32 the
-  two paths agree to float rounding (tested).
-* The gradient is summed in float32 in any order (atomic adds: not bitwise reproducible run to
-  run, as the plain path's scatter-add on a GPU is not), then rounded once.
+N(i) = i and its k-1 most cosine-similar positions (i ranked first), rounded as the plain path
+rounds under autocast: each vector's norm is summed in float32 and rounded to the maps' dtype
+(F.normalize on half-precision maps), the vector divided by it in float32 and rounded to the
+dtype, the dot products summed in float32 and the similarities rounded to the dtype again, and
+ties go to the lower position index (the plain path's arg-max passes).  In half precision that
+rounding decides many neighbours (BF16 keeps 8 significant bits, so similarities near 1 tie in
+steps of 2**-8), so the kernel ranks what the plain path ranks rather than exact similarities.
+What still differs is the order of the dot products' sums, which can flip a rounding and with
+it a near-tied neighbour, and the order of the gradient's float32 sum (atomic adds: not bitwise
+reproducible run to run, as the plain path's scatter-add on a GPU is not), rounded once.
 
 Both kernels read and write any strides: the input is usually fcc's channel-major output
 ((C, H, N, W) memory) and the output is channels-last, as the plain path returns.
@@ -88,7 +87,7 @@ def max_relative(x: Tensor, k: int) -> Tensor:
 if triton is not None:
 
     @triton.jit
-    def _forward_kernel(x_ptr, inv_ptr, y_ptr, idx_ptr, win_ptr,
+    def _forward_kernel(x_ptr, norm_ptr, y_ptr, idx_ptr, win_ptr,
                         sxn, sxc, sxh, sxw, syn, syc, syh, syw, C, W,
                         P: tl.constexpr, K: tl.constexpr, BLOCK_Q: tl.constexpr,
                         BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, SAVE: tl.constexpr,
@@ -101,19 +100,22 @@ if triton is not None:
         frame = x_ptr + n * sxn
         every = tl.load(frame + ((cols // W) * sxh + (cols % W) * sxw)[:, None] + ch[None, :] * sxc,
                         mask=col_ok[:, None] & ch_ok[None, :], other=0.0)
-        # A row's own inverse norm scales its similarities alike: the ranking needs the others'.
-        inv_cols = tl.load(inv_ptr + n * P + cols, mask=col_ok, other=0.0)
+        # Normalised as F.normalize does (float32 division), then rounded to the maps' dtype, as
+        # autocast rounds a matmul's inputs: the plain path's similarities, summed in float32.
+        norm_cols = tl.load(norm_ptr + n * P + cols, mask=col_ok, other=1.0)
+        every = (every.to(tl.float32) / norm_cols[:, None]).to(every.dtype)
         for start in range(0, P, BLOCK_Q):  # a loop, not unrolled: compiles in seconds
             rows = start + tl.arange(0, BLOCK_Q)
             row_ok = rows < P
             ok = row_ok[:, None] & ch_ok[None, :]
             mine = tl.load(frame + ((rows // W) * sxh + (rows % W) * sxw)[:, None] + ch[None, :] * sxc,
                            mask=ok, other=0.0)
+            norm_rows = tl.load(norm_ptr + n * P + rows, mask=row_ok, other=1.0)
+            unit = (mine.to(tl.float32) / norm_rows[:, None]).to(mine.dtype)
             if IEEE:
-                dots = tl.dot(mine, tl.trans(every), input_precision="ieee")
-            else:
-                dots = tl.dot(mine, tl.trans(every))
-            sim = dots * inv_cols[None, :]
+                sim = tl.dot(unit, tl.trans(every), input_precision="ieee")
+            else:  # the matmul's output dtype, as the plain path's: ties break by position
+                sim = tl.dot(unit, tl.trans(every)).to(mine.dtype).to(tl.float32)
             sim = tl.where(cols[None, :] == rows[:, None], float("inf"), sim)  # self ranks first
             sim = tl.where(col_ok[None, :], sim, float("-inf"))
             best = tl.full((BLOCK_Q, BLOCK_C), float("-inf"), tl.float32)
@@ -213,10 +215,11 @@ def _forward(x: Tensor, k: int, save: bool) -> tuple[Tensor, Tensor, Tensor]:
     y = _channels_last_empty(x)
     idx = torch.empty((n, p, k) if save else (0,), dtype=torch.int32, device=x.device)
     win = torch.empty((n, p, c) if save else (0,), dtype=torch.int8, device=x.device)
-    # Inverse norms as F.normalize takes them (float32, norm clamped at 1e-12), one pass.
-    inv = torch.linalg.vector_norm(x, dim=1, dtype=torch.float32).clamp_min_(1e-12).reciprocal_()
+    # Norms as F.normalize takes them from half-precision maps: summed in float32, rounded to
+    # the maps' dtype, clamped at 1e-12 (one pass; a no-op rounding for float32 maps).
+    norm = torch.linalg.vector_norm(x, dim=1, dtype=torch.float32).to(x.dtype).clamp_min_(1e-12).float()
     _forward_kernel[(n,)](
-        x, inv.contiguous(), y, idx, win, *x.stride(), *y.stride(), c, w,
+        x, norm.contiguous(), y, idx, win, *x.stride(), *y.stride(), c, w,
         P=p, K=k, BLOCK_Q=FORWARD_BLOCK, BLOCK_P=_block(p), BLOCK_C=_block(c), SAVE=save,
         IEEE=x.dtype == torch.float32, num_warps=FORWARD_WARPS)
     return y, idx, win
