@@ -193,8 +193,10 @@ def describe(record: dict) -> str:
         ratio = f", {record['vs_reference']:.1f}x the reference" if record.get("vs_reference") else ""
         spread = (f" on {record['devices']} processes ({record.get('scaling', 'strong')} scaling, "
                   f"{record.get('batch_per_device')} clips each)" if (record.get("devices") or 1) > 1 else "")
+        share = (f", {record['data_path_share']:.1%} of one batch resident"
+                 if record.get("data_path_share") else "")
         return (f"{record.get('method', '')} {record.get('precision', '')} B={record.get('batch', '')} "
-                f"T={record.get('clip_length', '')}{compiled(record)}{ratio}{spread}")
+                f"T={record.get('clip_length', '')}{compiled(record)}{ratio}{spread}{share}")
     if kind == "data_pipeline":
         return (f"B={record.get('batch', '')} T={record.get('clip_length', '')}, "
                 f"{record['loader_workers']} loader threads")

@@ -20,10 +20,11 @@ atomic adds, then one write in the input's layout.
 
 The function is the plain path's, out_i = x_i + ReLU(max_{j in N(i)} x_j) per channel, with
 N(i) = i and its k-1 most cosine-similar positions (i ranked first), rounded as the plain path
-rounds under autocast: each vector's norm is summed in float32 and rounded to the maps' dtype
-(F.normalize on half-precision maps), the vector divided by it in float32 and rounded to the
-dtype, the dot products summed in float32 and the similarities rounded to the dtype again, and
-ties go to the lower position index (the plain path's arg-max passes).  In half precision that
+rounds under autocast: each vector's norm is a float32 sum (autocast runs norms in float32),
+the vector divided by it in float32 (F.normalize) and rounded to the maps' dtype (autocast
+casts a matmul's inputs), the dot products summed in float32 and the similarities rounded to
+the dtype (the matmul's output), and ties go to the lower position index (the plain path's
+arg-max passes).  In half precision that
 rounding decides many neighbours (BF16 keeps 8 significant bits, so similarities near 1 tie in
 steps of 2**-8), so the kernel ranks what the plain path ranks rather than exact similarities.
 What still differs is the order of the dot products' sums, which can flip a rounding and with
@@ -215,9 +216,9 @@ def _forward(x: Tensor, k: int, save: bool) -> tuple[Tensor, Tensor, Tensor]:
     y = _channels_last_empty(x)
     idx = torch.empty((n, p, k) if save else (0,), dtype=torch.int32, device=x.device)
     win = torch.empty((n, p, c) if save else (0,), dtype=torch.int8, device=x.device)
-    # Norms as F.normalize takes them from half-precision maps: summed in float32, rounded to
-    # the maps' dtype, clamped at 1e-12 (one pass; a no-op rounding for float32 maps).
-    norm = torch.linalg.vector_norm(x, dim=1, dtype=torch.float32).to(x.dtype).clamp_min_(1e-12).float()
+    # Norms as F.normalize takes them under autocast, which runs norms in float32: summed and
+    # kept in float32, clamped at 1e-12 (one pass).
+    norm = torch.linalg.vector_norm(x, dim=1, dtype=torch.float32).clamp_min_(1e-12)
     _forward_kernel[(n,)](
         x, norm.contiguous(), y, idx, win, *x.stride(), *y.stride(), c, w,
         P=p, K=k, BLOCK_Q=FORWARD_BLOCK, BLOCK_P=_block(p), BLOCK_C=_block(c), SAVE=save,

@@ -11,7 +11,7 @@ import pytest
 from avbench.bench.model import ModelBench, infer_throughput, train_throughput
 from avbench.bench.pipeline import pipeline_throughput
 from avbench.bench.scoring import PAIRS_PER_TARGET, score_table, scoring_time
-from avbench.bench.suite import build_for_bench, write
+from avbench.bench.suite import build_for_bench, describe, write
 from avbench.data.loader import ClipSource
 from avbench.registry import load_registry
 from avbench.specs import InputKind
@@ -88,6 +88,12 @@ def test_end_to_end_record_reads_real_batches():
                                 cfg, "cpu", workers=2)
     assert rec["benchmark"] == "end_to_end_train" and rec["loader_workers"] == 2
     assert rec["clips_per_s"] > 0 and rec["mfu"] is None
+    # the same steps on a resident batch, and the host's time split from its wait for the device
+    assert rec["resident_clips_per_s"] > 0
+    assert rec["data_path_share"] == pytest.approx(rec["clips_per_s"] / rec["resident_clips_per_s"])
+    assert 0 <= rec["wait_ms_per_step"] <= rec["step_ms"]
+    assert rec["host_ms_per_step"] + rec["wait_ms_per_step"] == pytest.approx(rec["step_ms"])
+    assert "of one batch resident" in describe(rec)
 
 
 def test_verification_latency_stages(tmp_path):

@@ -81,13 +81,14 @@ def check_ties_and_nan(device: str) -> None:
 
 def plain_ranking(x: torch.Tensor, k: int) -> torch.Tensor:
     """The neighbours the plain path ranks on a GPU under autocast, its rounding written out:
-    norms summed in float32 and rounded to the maps' dtype, the vectors divided by them and
-    rounded, dot products summed in float32 and rounded, ties to the lowest position."""
+    norms in float32 (autocast's), the vectors divided by them in float32 and rounded to the
+    maps' dtype (a matmul's inputs), dot products summed in float32 and rounded (its output),
+    ties to the lowest position."""
     import avbench_methods.f5c as f5c
 
     pts = f5c._positions(x)
-    norm = torch.linalg.vector_norm(pts.float(), dim=-1, keepdim=True).to(x.dtype).clamp_min(1e-12)
-    unit = (pts.float() / norm.float()).to(x.dtype).float()
+    norm = torch.linalg.vector_norm(pts.float(), dim=-1, keepdim=True).clamp_min(1e-12)
+    unit = (pts.float() / norm).to(x.dtype).float()
     sim = (unit @ unit.transpose(1, 2)).to(x.dtype).float()
     sim.diagonal(dim1=1, dim2=2).fill_(float("inf"))
     return f5c.top_k_by_maxima(sim, k)
