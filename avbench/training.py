@@ -148,19 +148,34 @@ class StepResult:
 
 
 class PendingStep:
-    """A step's loss and gradient norm, still on the device until :meth:`result` reads them.
+    """A step's loss and gradient norm, on their way to the host until :meth:`result` reads them.
 
-    Reading them is a host sync: the host waits for every kernel queued so far.  The training
-    loop reads a step's values only after it has queued the next step, so the GPU always has
-    work queued and never idles while the host prepares a batch."""
+    On a GPU both are copied, as soon as the step is queued, into page-locked host memory
+    behind the step's own kernels, and an event marks the copy: reading waits for this step
+    only.  Reading a device tensor instead (``.tolist()`` when read) would queue the copy
+    behind every kernel queued by then, so a loop that reads a step after queueing the next
+    would wait for that next step too and find the GPU idle while it prepares the one after:
+    on an H200 that cost F5C's end-to-end training 5 % (the host's loader threads slow its
+    launches).  The training loop reads a step's values only after it has queued the next
+    (:class:`OneStepBehind`), so the GPU always has a step queued."""
 
     def __init__(self, loss: torch.Tensor, norm: torch.Tensor):
-        self._tensors = (loss.detach(), norm.detach())  # not the autograd graph behind them
+        values = torch.stack([loss.detach().float(), norm.detach().float()])
+        self._event = None
+        if values.is_cuda:
+            self._host = torch.empty(2, pin_memory=True)
+            self._host.copy_(values, non_blocking=True)
+            self._event = torch.cuda.Event()
+            self._event.record()
+        else:
+            self._host = values
         self._values: StepResult | None = None
 
     def result(self) -> StepResult:
         if self._values is None:
-            loss, norm = torch.stack([t.float() for t in self._tensors]).tolist()
+            if self._event is not None:
+                self._event.synchronize()  # this step's copy, not the kernels queued since
+            loss, norm = self._host.tolist()
             self._values = StepResult(loss, norm, math.isfinite(norm))
         return self._values
 
@@ -208,9 +223,10 @@ def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: flo
     scaling finds its scale: the scaler unscales the gradients before clipping, clipping only
     measures the (infinite) norm, and the scaler's ``step`` skips the update and halves the
     scale, all on the device: the step's values are read later (:class:`PendingStep`).  In the
-    other precisions there is no scaler, so the step is decided here, on the norm read back at
-    once.  The caller counts skipped steps and stops a run that skips many in a row
-    (:data:`MAX_SKIPPED_IN_A_ROW`).
+    other precisions there is no scaler: fused AdamW (GPUs) is handed the same overflow flag a
+    scaler would hand it, computed from the norm on the device, and skips the update itself;
+    the default AdamW (CPUs) is stepped or not on the norm read back at once.  The caller counts
+    skipped steps and stops a run that skips many in a row (:data:`MAX_SKIPPED_IN_A_ROW`).
     """
     with fabric.autocast():
         loss = model.loss(clips, drivers, targets)
@@ -225,7 +241,16 @@ def train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip: flo
         return pending
     # Decided on the norm alone: it is the same on every data-parallel process (gradients are
     # all-reduced), and a non-finite loss makes it non-finite too.
-    if pending.result().applied:
+    inner = getattr(optimizer, "optimizer", optimizer)
+    if all(group.get("fused") for group in inner.param_groups):
+        # Read by fused AdamW's step (as GradScaler sets it): 1.0 skips the update and leaves
+        # the step count as it was, 0.0 applies it unchanged.
+        inner.found_inf = (~torch.isfinite(norm)).to(torch.float32)
+        try:
+            optimizer.step()
+        finally:
+            del inner.found_inf
+    elif pending.result().applied:
         optimizer.step()
     return pending
 

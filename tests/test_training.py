@@ -46,10 +46,13 @@ def _poison(parameter: torch.Tensor, steps: set[int] | None) -> None:
     parameter.register_hook(hook)
 
 
-def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies():
+@pytest.mark.parametrize("fused", [False, True], ids=["default AdamW", "fused AdamW"])
+def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies(fused):
+    """Without a gradient scaler: the default AdamW is not stepped (decided on the host); fused
+    AdamW (GPUs) is stepped with the overflow flag, computed on the device, and skips itself."""
     method = build_for_bench(load_registry(), "nvfair_ldmk_tcnn", 478)
     fabric = Fabric(accelerator="cpu", devices=1, precision="32-true")
-    model, optimizer = fabric.setup(method, torch.optim.AdamW(method.parameters()))
+    model, optimizer = fabric.setup(method, torch.optim.AdamW(method.parameters(), fused=fused))
     model.mark_forward_method("loss")
     _poison(next(method.parameters()), {1})
     clips, drivers, targets = random_input(method, 8, 16, "cpu")
@@ -57,7 +60,13 @@ def test_a_step_with_an_infinite_gradient_is_skipped_and_the_next_one_applies():
     first = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result()
     assert not first.applied and math.isinf(first.grad_norm) and math.isfinite(first.loss)
     assert all(torch.equal(b, p) for b, p in zip(before, method.parameters()))  # nothing applied
-    assert not optimizer.state_dict()["state"]  # AdamW's moments were not fed an inf either
+    state = optimizer.state_dict()["state"]  # AdamW's moments were not fed an inf either
+    if fused:  # stepped with the flag set: its state exists, untouched, its step count still 0
+        assert state and all(float(s["step"]) == 0 and not s["exp_avg"].any() and not s["exp_avg_sq"].any()
+                             for s in state.values())
+    else:  # not stepped at all
+        assert not state
+    assert not hasattr(getattr(optimizer, "optimizer", optimizer), "found_inf")
     second = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0).result()
     assert second.applied and math.isfinite(second.grad_norm)
     assert all(torch.isfinite(p).all() for p in method.parameters())
@@ -385,17 +394,18 @@ def test_every_epoch_reports_one_summary_line(tmp_path):
 
 
 @pytest.mark.gpu
-def test_an_fp16_training_step_queues_without_waiting_for_the_gpu():
-    """With FP16 loss scaling and fused AdamW, forward, backward, unscaling, clipping, the skip
-    decision and the update all stay on the device: the host reads a step's loss and norm
-    later (the training loop: after queueing the next step), so the GPU never idles."""
+@pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed"])
+def test_a_training_step_queues_without_waiting_for_the_gpu(precision):
+    """With fused AdamW, forward, backward, unscaling (FP16), clipping, the skip decision and
+    the update all stay on the device: the host reads a step's loss and norm later (the
+    training loop: after queueing the next step), so the GPU never idles."""
     if not torch.cuda.is_available():
         pytest.fail("the gpu marker needs a CUDA device")
     from avbench.config import TrainingConfig
     from avbench.training import make_fabric, make_optimizer
 
     method = build_for_bench(load_registry(), "f5c_featdiff", 478)
-    fabric = make_fabric("cuda", "16-mixed")
+    fabric = make_fabric("cuda", precision)
     model, optimizer = fabric.setup(method, make_optimizer(method, TrainingConfig(), "cuda"))
     model.mark_forward_method("loss")
     clips, drivers, targets = random_input(method, 8, 16, "cuda")
@@ -406,6 +416,13 @@ def test_an_fp16_training_step_queues_without_waiting_for_the_gpu():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert pending.result().applied and math.isfinite(pending.result().loss)
+    # Reading a step waits for that step only, not for work queued after it (here about a
+    # second of GPU spinning): the next step stays queued while the host reads this one.
+    pending = train_step(model, optimizer, fabric, clips, drivers, targets, grad_clip=1.0)
+    torch.cuda._sleep(2_000_000_000)
+    assert pending.result().applied
+    assert not torch.cuda.current_stream().query()  # the GPU is still busy with what followed
+    torch.cuda.synchronize()
 
 
 def test_compile_method_traces_f5c_s_embed_as_one_graph(monkeypatch):

@@ -68,9 +68,8 @@ def end_to_end_throughput(method, method_name: str, source: ClipSource, train: p
         for i in range(cfg.warmup):
             step(i)
         seconds, waited = timed()
-        # The same steps on one batch kept on the device: the model's pace on these clips
-        # without loading any (random clips, as the model benchmark trains on, can take the
-        # model a different time than real frames: its k-NN graph depends on the content).
+        # The same steps on one batch kept on the device: the model's pace in this process, on
+        # these clips, without loading any; the e2e figure over it is the data path's share.
         resident, _ = timed(next(loader))
     record = throughput_record("train", method_name, cfg, device, seconds, 0)
     # The host's own time per step (queueing kernels, drawing batches) against the time it
