@@ -24,9 +24,9 @@ rounds under autocast: each vector's norm is a float32 sum (autocast runs norms 
 the vector divided by it in float32 (F.normalize) and rounded to the maps' dtype (autocast
 casts a matmul's inputs), the dot products summed in float32 and the similarities rounded to
 the dtype (the matmul's output), and ties go to the lower position index (the plain path's
-arg-max passes).  In half precision that
-rounding decides many neighbours (BF16 keeps 8 significant bits, so similarities near 1 tie in
-steps of 2**-8), so the kernel ranks what the plain path ranks rather than exact similarities.
+arg-max passes).  In half precision that rounding decides many neighbours (BF16 keeps 8
+significant bits, so similarities near 1 tie in steps of 2**-8), so the kernel ranks what the
+plain path ranks rather than exact similarities.
 What still differs is the order of the dot products' sums, which can flip a rounding and with
 it a near-tied neighbour, and the order of the gradient's float32 sum (atomic adds: not bitwise
 reproducible run to run, as the plain path's scatter-add on a GPU is not), rounded once.
