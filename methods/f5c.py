@@ -90,7 +90,10 @@ refuses the head's 5-D Conv3d weights); fcc and ccc use layouts in which their w
 matmuls and gathers; there are no Python loops over positions or time steps and no host syncs;
 fp16/bf16 autocast is checked.  On GPUs with Triton ccc runs as two fused kernels
 (:mod:`avbench.ops.max_relative`: no similarity matrix, winners as int8, no scatter-add), and
-fcc hands it channels-last maps so that each position's channels are one contiguous row.
+fcc hands it channels-last maps so that each position's channels are one contiguous row.  On
+GPUs the first conv (one input channel) runs as a stride-1 conv on 2 x 2 blocks
+(:func:`space_to_depth_conv`: the same products; cuDNN's BF16 kernels for one input channel
+made compiled BF16 training 20 % slower than FP16).
 
 Parameters.  The paper (Table I) reports 0.53 M = F5C 0.06 M + head 0.47 M.  The reference
 model has 526,808: ConvStack 19,512 + fcc 16,896 + the unused ccc Linear 16,512 (F5C 52,920) +
@@ -363,7 +366,48 @@ class ConvBnAct(nn.Sequential):
     def forward(self, x: Tensor, steps: int = 1, step_dim: int = 0) -> Tensor:
         """``steps``, ``step_dim``: where ``x`` holds its time steps (:func:`step_batch_norm`)."""
         conv, norm, act = self
-        return act(step_batch_norm(norm, conv(x), steps, step_dim))
+        y = space_to_depth_conv(conv, x) if uses_space_to_depth(conv, x) else conv(x)
+        return act(step_batch_norm(norm, y, steps, step_dim))
+
+
+SPACE_TO_DEPTH_STEM = True  # on GPUs: the one-channel first conv as a space-to-depth conv
+
+
+def uses_space_to_depth(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether :func:`space_to_depth_conv` computes ``conv(x)``: a CUDA tensor, one input
+    channel, no padding or dilation, kernel a multiple of the stride and maps a multiple of it.
+
+    Only on GPUs: there cuDNN's BF16 kernels for a one-channel input are slow (the paper's first
+    conv, 1 -> 8 channels, kernel 4, stride 2 at B = 128, T = 64: 11.9 ms forward + backward in
+    BF16 against 4.8 in FP16; as space-to-depth 5.8 and 4.0 ms, H200).  On CPUs the plain conv
+    is the faster one (7.6 against 19 ms at B = 16, T = 16, 2 cores)."""
+    return SPACE_TO_DEPTH_STEM and x.is_cuda and space_to_depth_fits(conv, x.shape)
+
+
+def space_to_depth_fits(conv: nn.Conv2d, shape: tuple[int, ...]) -> bool:
+    """Whether :func:`space_to_depth_conv` computes ``conv`` on maps of ``shape``."""
+    s = conv.stride[0]
+    return (conv.in_channels == 1 and conv.groups == 1 and s > 1 and conv.stride == (s, s)
+            and conv.padding == (0, 0) and conv.dilation == (1, 1)
+            and conv.kernel_size[0] % s == 0 and conv.kernel_size[1] % s == 0
+            and shape[-2] % s == 0 and shape[-1] % s == 0)
+
+
+def space_to_depth_conv(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """``conv(x)`` for a one-channel ``x`` as a stride-1 conv on s x s blocks: (N, 1, H, W) ->
+    (N, s*s, H/s, W/s) channels-last, the (O, 1, k, k) kernel -> (O, s*s, k/s, k/s).
+
+    out[i, j] = sum_{a,b} w[a, b] x[s i + a, s j + b]; with a = s A + p, b = s B + q that is
+    sum_{p,q,A,B} w'[(p, q), A, B] x'[(p, q), i + A, j + B]: the same products, summed in
+    another order.  The weight stays the module's parameter (state dicts are unchanged)."""
+    s = conv.stride[0]
+    n, _, h, w = x.shape
+    o, _, kh, kw = conv.weight.shape
+    blocks = x.reshape(n, h // s, s, w // s, s).permute(0, 1, 3, 2, 4)
+    blocks = blocks.reshape(n, h // s, w // s, s * s).permute(0, 3, 1, 2)  # channels-last
+    weight = conv.weight.reshape(o, kh // s, s, kw // s, s).permute(0, 2, 4, 1, 3)
+    weight = weight.reshape(o, s * s, kh // s, kw // s).contiguous(memory_format=torch.channels_last)
+    return F.conv2d(blocks, weight, conv.bias)
 
 
 class ConvStack(nn.Sequential):

@@ -23,7 +23,10 @@ from avbench_methods.f5c import (
     circular_conv,
     frame_differences,
     knn_positions,
+    space_to_depth_conv,
+    space_to_depth_fits,
     top_k_by_maxima,
+    uses_space_to_depth,
     zscore_clips,
 )
 
@@ -57,6 +60,52 @@ def test_convstack_maps_128_to_128x16x16_with_the_reference_paddings_and_biases(
     assert [c.padding[0] for c in convs] == [0, 0, 1, 0]
     assert all(c.bias is not None for c in convs)
     assert n_params(stack) == 19_512
+
+
+@pytest.mark.parametrize("out_channels, kernel, stride, size", [(8, 4, 2, 128), (3, 6, 3, 12), (2, 2, 2, 6)])
+def test_space_to_depth_conv_is_the_conv_with_its_gradients(out_channels, kernel, stride, size):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, out_channels, kernel, stride).double()
+    x = torch.rand(5, 1, size, size, dtype=torch.float64)
+    assert space_to_depth_fits(conv, x.shape)
+    y = conv(x)
+    (gw, gb) = torch.autograd.grad((y * y).sum(), (conv.weight, conv.bias))
+    z = space_to_depth_conv(conv, x)
+    assert z.shape == y.shape and z.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(z, y, rtol=0, atol=1e-12)
+    (hw, hb) = torch.autograd.grad((z * z).sum(), (conv.weight, conv.bias))
+    torch.testing.assert_close(hw, gw, rtol=1e-12, atol=1e-10)
+    torch.testing.assert_close(hb, gb, rtol=1e-12, atol=1e-10)
+
+
+def test_space_to_depth_serves_the_first_conv_only_and_only_on_gpus():
+    first, *others = [unit[0] for unit in ConvStack()]
+    assert space_to_depth_fits(first, (8, 1, 128, 128))
+    assert not space_to_depth_fits(first, (8, 1, 127, 128))  # maps not a multiple of the stride
+    assert not any(space_to_depth_fits(c, (8, c.in_channels, 64, 64)) for c in others)
+    assert not space_to_depth_fits(torch.nn.Conv2d(1, 8, 4, 2, padding=1), (8, 1, 128, 128))
+    assert not space_to_depth_fits(torch.nn.Conv2d(1, 8, 3, 2), (8, 1, 128, 128))
+    assert not uses_space_to_depth(first, torch.zeros(8, 1, 128, 128))  # CPU: the plain conv
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_on_the_gpu_the_stem_computes_the_plain_convs_output(dtype, monkeypatch):
+    import avbench_methods.f5c as f5c
+
+    if not torch.cuda.is_available():
+        pytest.fail("the gpu marker needs a CUDA device")
+    torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    unit = ConvStack()[0].cuda()
+    x = torch.rand(64, 1, 128, 128, device="cuda")
+    with torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+        assert uses_space_to_depth(unit[0], x)
+        fast = unit(x, steps=4)
+        monkeypatch.setattr(f5c, "SPACE_TO_DEPTH_STEM", False)
+        plain = unit(x, steps=4)
+    tol = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 2e-2}[dtype]
+    torch.testing.assert_close(fast.float(), plain.float(), rtol=tol, atol=tol)
 
 
 # --- fcc --------------------------------------------------------------------------------------
