@@ -93,7 +93,7 @@ fp16/bf16 autocast is checked.  On GPUs with Triton ccc runs as two fused kernel
 fcc hands it channels-last maps so that each position's channels are one contiguous row.  On
 GPUs the first conv (one input channel) runs as a stride-1 conv on 2 x 2 blocks
 (:func:`space_to_depth_conv`: the same products; cuDNN's BF16 kernels for one input channel
-made compiled BF16 training 20 % slower than FP16).
+made compiled BF16 training 17 % slower than FP16).
 
 Parameters.  The paper (Table I) reports 0.53 M = F5C 0.06 M + head 0.47 M.  The reference
 model has 526,808: ConvStack 19,512 + fcc 16,896 + the unused ccc Linear 16,512 (F5C 52,920) +
